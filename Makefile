@@ -1,0 +1,61 @@
+# callqa: everything installs itself into .venv; system packages via apt when missing.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
+export DO_NOT_TRACK ?= 1
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: help sysdeps install test lint demo bench serve clean
+
+help:  ## list targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+sysdeps:  ## apt-get install ffmpeg, espeak-ng, sox, chromium where missing
+	@missing=""; \
+	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	command -v sox >/dev/null || missing="$$missing sox"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	# the CPU build of torch lies on this machine's disk; an unpinned torch would pull CUDA
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[openai,models,dev]'
+	touch $(STAMP)
+
+install: sysdeps $(STAMP)  ## create .venv and install callqa with every extra
+
+lint: install  ## ruff and mypy
+	$(BIN)/ruff check callqa transcriber review flows tests bench
+	$(BIN)/mypy
+
+test: install lint  ## the whole test suite (CI runs exactly this)
+	$(BIN)/python -m pytest -q -rs
+
+demo: install  ## run the nightly flow once on examples/recordings and print the summary
+	$(BIN)/callqa demo
+
+bench: install  ## the benchmarks; results land in bench/results/
+	$(BIN)/python bench/asr_speed.py
+	$(BIN)/python bench/screen_speed.py
+	$(BIN)/python bench/queue_load.py
+	$(BIN)/python bench/web_latency.py
+	$(BIN)/python bench/pipeline.py
+
+serve: install  ## the review web UI on http://127.0.0.1:8000
+	$(BIN)/callqa serve
+
+clean:  ## remove ./var (the demo's database, models cache and folders)
+	rm -rf var

@@ -1,0 +1,194 @@
+"""Settings: embedded defaults < one TOML file < environment variables.
+
+The TOML file is ``$CALLQA_CONFIG`` if set, else ``./callqa.toml`` if present.
+Any key can be overridden from the environment as ``CALLQA_<SECTION>__<KEY>``
+(for example ``CALLQA_TRANSCRIBER__BEAM_SIZE=1``); the well-known names
+``CALLQA_HOME``, ``CALLQA_DATABASE_URL`` and ``CALLQA_DASK_ADDRESS`` work too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from callqa.errors import ConfigError
+
+
+@dataclass
+class TranscriberSettings:
+    backend: str = "faster-whisper"  # or "openai-whisper"
+    model: str = "base"
+    compute_type: str = "int8"
+    beam_size: int = 5
+    threads: int = 0  # 0: let the backend choose (all cores)
+    default_language: str = "auto"
+    dialects_file: str = ""  # empty: the registry shipped in transcriber/dialects.toml
+    # name -> local folder or model.bin path, for fine-tuned or site models
+    model_paths: dict[str, str] = field(default_factory=dict)
+    allow_download: bool = False
+    agent_channel: int = 0
+    customer_channel: int = 1
+    max_decode_seconds_per_segment: float = 20.0
+
+
+@dataclass
+class ScreeningSettings:
+    packs: list[str] = field(default_factory=list)  # empty: choose by transcript language
+    packs_dir: str = ""  # extra folder of site packs
+
+
+@dataclass
+class QueueSettings:
+    lease_seconds: int = 900
+    sla_hours: float = 48.0
+    max_open_per_reviewer: int = 20
+    appeal_window_days: int = 14
+
+
+@dataclass
+class SamplingSettings:
+    rate: float = 0.02
+    min_per_agent_per_week: int = 1
+    team_rates: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = ""  # empty: generated once and kept in $CALLQA_HOME/secret_key
+
+
+@dataclass
+class FlowSettings:
+    inbox: str = ""  # empty: $CALLQA_HOME/inbox; any fsspec URL works
+    cron: str = "0 1 * * *"
+    timezone: str = "Asia/Shanghai"
+    dask_address: str = ""
+    transcribe_concurrency: int = 1
+    recording_retention_days: int = 730
+    transcript_retention_days: int = 730
+
+
+@dataclass
+class NotifySettings:
+    wecom_url: str = ""
+    dingtalk_url: str = ""
+    slack_url: str = ""
+    retries: int = 3
+
+
+@dataclass
+class Settings:
+    home: Path = field(default_factory=lambda: Path("var"))
+    database_url: str = ""
+    transcriber: TranscriberSettings = field(default_factory=TranscriberSettings)
+    screening: ScreeningSettings = field(default_factory=ScreeningSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    flows: FlowSettings = field(default_factory=FlowSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'callqa.db').resolve()}"
+
+    @property
+    def model_cache(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def inbox(self) -> str:
+        return self.flows.inbox or str(self.home / "inbox")
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.home / "recordings"
+
+    @property
+    def transcripts_dir(self) -> Path:
+        return self.home / "transcripts"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+
+_SECTIONS = {f.name for f in dataclasses.fields(Settings)} - {"home", "database_url"}
+
+
+def _coerce(value: str, current: Any, where: str) -> Any:
+    try:
+        if isinstance(current, bool):
+            if value.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if value.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(value)
+        if isinstance(current, int):
+            return int(value)
+        if isinstance(current, float):
+            return float(value)
+        if isinstance(current, list):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(current, dict):
+            return dict(kv.split("=", 1) for kv in value.split(",") if kv.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{where}={value!r} is not a valid {type(current).__name__}") from exc
+    return value
+
+
+def _apply(section: Any, values: dict[str, Any], where: str) -> None:
+    known = {f.name for f in dataclasses.fields(section)}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown setting {key!r}; known: {', '.join(sorted(known))}")
+        setattr(section, key, value)
+
+
+def load_settings(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Build settings from defaults, the TOML file and the environment."""
+    env = dict(os.environ if env is None else env)
+    settings = Settings()
+    path = Path(config_file or env.get("CALLQA_CONFIG") or "callqa.toml")
+    if config_file or env.get("CALLQA_CONFIG") or path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} does not exist; unset CALLQA_CONFIG or create it") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from exc
+        if "home" in data:
+            settings.home = Path(data.pop("home"))
+        if "database_url" in data:
+            settings.database_url = str(data.pop("database_url"))
+        for name, values in data.items():
+            if name not in _SECTIONS or not isinstance(values, dict):
+                raise ConfigError(f"config file {path}: unknown section [{name}]")
+            _apply(getattr(settings, name), values, f"{path} [{name}]")
+    if env.get("CALLQA_HOME"):
+        settings.home = Path(env["CALLQA_HOME"])
+    if env.get("CALLQA_DATABASE_URL"):
+        settings.database_url = env["CALLQA_DATABASE_URL"]
+    if env.get("CALLQA_DASK_ADDRESS"):
+        settings.flows.dask_address = env["CALLQA_DASK_ADDRESS"]
+    for key, value in env.items():
+        if not key.startswith("CALLQA_") or "__" not in key:
+            continue
+        section_name, _, field_name = key[len("CALLQA_"):].lower().partition("__")
+        if section_name not in _SECTIONS:
+            raise ConfigError(f"environment variable {key}: unknown section {section_name!r}")
+        section = getattr(settings, section_name)
+        if not hasattr(section, field_name):
+            raise ConfigError(f"environment variable {key}: unknown setting {field_name!r}")
+        setattr(section, field_name, _coerce(value, getattr(section, field_name), key))
+    return settings

@@ -1,0 +1,207 @@
+"""Tables of the review store (SQLAlchemy 2 typed mappings).
+
+The machine's output (calls, transcripts, screenings, findings) is never
+edited by a human action; human decisions live beside it (verdicts, appeals).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+ROLES = ("reviewer", "supervisor", "compliance", "admin")
+SEVERITIES = ("critical", "major", "minor")
+SEVERITY_RANK = {"critical": 3, "major": 2, "minor": 1}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    role: Mapped[str] = mapped_column(String(16), default="reviewer")
+    team: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(64))  # set when the user is also an agent
+    languages: Mapped[str] = mapped_column(String(255), default="")  # comma list of dialects; empty: any
+    skills: Mapped[str] = mapped_column(String(255), default="")  # comma list of categories; empty: any
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # the call id
+    recording_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    recording_path: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(index=True)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    agent_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    team: Mapped[str | None] = mapped_column(String(64))
+    debtor_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    direction: Mapped[str | None] = mapped_column(String(16))
+    answered: Mapped[bool | None] = mapped_column(Boolean)
+    timezone: Mapped[str | None] = mapped_column(String(64))  # the debtor's IANA zone
+    language: Mapped[str | None] = mapped_column(String(16))
+    dialect: Mapped[str | None] = mapped_column(String(32))
+    # registered -> transcribed -> screened; failed; deleted (retention)
+    status: Mapped[str] = mapped_column(String(16), default="registered", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    metadata_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    transcripts: Mapped[list[Transcript]] = relationship(back_populates="call")
+    findings: Mapped[list[Finding]] = relationship(back_populates="call")
+
+
+class Transcript(Base):
+    __tablename__ = "transcripts"
+    __table_args__ = (UniqueConstraint("call_id", "model_key", name="uq_transcript_call_model"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    model_key: Mapped[str] = mapped_column(String(255))  # backend:model:compute_type
+    backend: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str | None] = mapped_column(String(16))
+    dialect: Mapped[str | None] = mapped_column(String(32))
+    path: Mapped[str | None] = mapped_column(Text)  # the transcript JSON file
+    document: Mapped[dict[str, Any]] = mapped_column()  # the transcript JSON itself
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="transcripts")
+
+
+class Screening(Base):
+    __tablename__ = "screenings"
+    __table_args__ = (
+        UniqueConstraint("transcript_id", "pack", "pack_version", name="uq_screening_transcript_pack"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
+    pack: Mapped[str] = mapped_column(String(64))
+    pack_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Finding(Base):
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screenings.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    segment_index: Mapped[int | None] = mapped_column(Integer)
+    start: Mapped[float | None] = mapped_column(Float)
+    end: Mapped[float | None] = mapped_column(Float)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    citation: Mapped[str] = mapped_column(Text, default="")
+
+    call: Mapped[Call] = relationship(back_populates="findings")
+
+
+class ReviewItem(Base):
+    """One call waiting for (or done with) human review. At most one per call."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (Index("ix_review_items_queue", "status", "urgent", "severity_rank", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="flagged")  # flagged | sample
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    severity_rank: Mapped[int] = mapped_column(Integer, default=0)  # 3 critical .. 0 none (samples)
+    # open -> claimed -> (second_review ->) final; disputed (to supervisor); appealed -> final
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lease_expires_at: Mapped[datetime | None] = mapped_column()
+    first_reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    team: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    dialect: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # violation | no_violation
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column()
+
+
+class Verdict(Base):
+    __tablename__ = "verdicts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    stage: Mapped[str] = mapped_column(String(16), default="first")  # first | second | supervisor
+    # confirmed | false_positive for findings; violation | clean for a sample call
+    decision: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(64))  # what a sample review found
+    reason_code: Mapped[str] = mapped_column(String(64), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Appeal(Base):
+    __tablename__ = "appeals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), unique=True)
+    appellant_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ruling: Mapped[str | None] = mapped_column(String(16))  # upheld | overturned
+    ruled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ruling_comment: Mapped[str | None] = mapped_column(Text)
+    ruled_at: Mapped[datetime | None] = mapped_column()
+
+
+class SamplingDraw(Base):
+    __tablename__ = "sampling_draws"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
+    period_start: Mapped[datetime] = mapped_column()
+    period_end: Mapped[datetime] = mapped_column()
+    seed: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    population_hash: Mapped[str] = mapped_column(String(64))
+    population_size: Mapped[int] = mapped_column(Integer)
+    sample: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"call_ids": [...], "strata": {...}}
+
+
+class AuditEvent(Base):
+    """An append-only, hash-chained log entry (see review.audit)."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    ts: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    actor: Mapped[str] = mapped_column(String(64), default="system")
+    call_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    recording_sha256: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
