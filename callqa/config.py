@@ -54,6 +54,7 @@ class SamplingSettings:
     rate: float = 0.02
     min_per_agent_per_week: int = 1
     team_rates: dict[str, float] = field(default_factory=dict)
+    stratify_by: str = "agent"  # or "team": one stratum per agent (or team) and period
 
 
 @dataclass
@@ -61,6 +62,12 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str = ""  # empty: generated once and kept in $CALLQA_HOME/secret_key
+    session_hours: float = 12.0
+    signin_max_failures: int = 5  # per user name and per client address, within the window
+    signin_window_seconds: int = 900
+    page_size: int = 50
+    unmask_minutes: int = 15  # how long a compliance officer's unmasking of one call lasts
+    secure_cookies: bool = False  # set true behind HTTPS
 
 
 @dataclass
@@ -80,6 +87,8 @@ class NotifySettings:
     dingtalk_url: str = ""
     slack_url: str = ""
     retries: int = 3
+    dingtalk_secret: str = ""  # set when the DingTalk robot uses signed requests (加签)
+    backoff_seconds: float = 2.0  # first retry delay; doubles after each failure
 
 
 @dataclass

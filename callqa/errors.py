@@ -28,6 +28,10 @@ class ModelChecksumError(CallQAError):
     """An assembled or local model file does not match its pinned SHA-256."""
 
 
+class ModelFormatError(CallQAError):
+    """A model file is not what it claims to be (truncated, wrong format, missing tensors)."""
+
+
 class TranscriptionError(CallQAError):
     """The ASR backend failed on a recording that decoded fine."""
 
@@ -58,3 +62,19 @@ class AuditChainError(CallQAError):
 
 class NotFoundError(CallQAError):
     """A call, item, user or finding with the given id does not exist."""
+
+
+class AccountError(CallQAError):
+    """A user account cannot be created or changed as asked (bad name, weak password, unknown role, taken)."""
+
+
+class SamplingError(CallQAError):
+    """A sampling draw cannot be made as asked (bad period, overlaps an earlier draw) or does not verify."""
+
+
+class IngestConflictError(CallQAError):
+    """A recording cannot be registered: its call id belongs to another recording, or its metadata is malformed."""
+
+
+class IngestError(CallQAError):
+    """A recording or its metadata sidecar cannot be ingested (bad row, unreadable inbox, id clash)."""

@@ -2,36 +2,69 @@
 
 Each entry stores the SHA-256 of its own canonical content and of the entry
 before it, so editing, deleting or reordering rows breaks the chain at a
-point ``verify`` can name.
+point ``verify`` can name. Deleting the newest entries leaves a shorter chain
+that is still valid in itself: compare ``VerifyResult.head_hash`` with a head
+published earlier (``callqa audit verify --expect-head``) to catch that too.
+
+Kinds in use: ingested, transcribed, screened, failed, enqueued, claimed,
+released, lease_expired, verdict, submitted, second_review,
+supervisor_decision, overdue, appeal, ruling, sampling_draw, pii_unmask,
+export, rule_pack_change, retention_delete.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
+from callqa.errors import AuditChainError
 from review.store.models import AuditEvent
 
+if TYPE_CHECKING:
+    from review.evidence import ExportResult, PackVerifyResult
+
 GENESIS = "0" * 64
+
+
+def canonical_json(value: Any) -> bytes:
+    """The one byte form every hash in callqa is taken over (sorted keys, no spaces, UTF-8)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def sha256_json(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def json_safe(value: Any) -> Any:
+    """The value as it will read back from a JSON column (datetimes become strings)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _utc(ts: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were written as UTC
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def _canonical(seq: int, ts: datetime, kind: str, actor: str, call_id: str | None,
                recording_sha256: str | None, payload: dict[str, Any]) -> bytes:
     body = {
         "seq": seq,
-        "ts": ts.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+        "ts": _utc(ts).isoformat(timespec="microseconds"),
         "kind": kind,
         "actor": actor,
         "call_id": call_id,
         "recording_sha256": recording_sha256,
         "payload": payload,
     }
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    return canonical_json(body)
 
 
 def content_hash_of(event: AuditEvent) -> str:
@@ -47,7 +80,16 @@ def entry_hash_of(prev_hash: str, content_hash: str) -> str:
 
 def append(session: Session, kind: str, *, actor: str = "system", call_id: str | None = None,
            recording_sha256: str | None = None, payload: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one event in the caller's transaction (commit makes it durable)."""
+    """Append one event in the caller's transaction (commit makes it durable).
+
+    Appenders are serialised until their commit, so the chain stays linear
+    however many processes write; keep transactions that append short, or use
+    ``append_on_commit``."""
+    return _append_many(session, [dict(kind=kind, actor=actor, call_id=call_id,
+                                       recording_sha256=recording_sha256, payload=payload)])[0]
+
+
+def _append_many(session: Session, entries: list[dict[str, Any]]) -> list[AuditEvent]:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         # one appender at a time, released at commit: the chain stays linear
@@ -55,14 +97,140 @@ def append(session: Session, kind: str, *, actor: str = "system", call_id: str |
     elif bind.dialect.name == "sqlite":
         # take SQLite's write lock now, not at the first insert, so the last entry we read stays last
         session.execute(text("UPDATE audit_events SET seq = seq WHERE 0"))
-    last = session.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one_or_none()
-    seq = (last.seq + 1) if last else 1
-    prev = last.entry_hash if last else GENESIS
-    payload = json.loads(json.dumps(payload or {}, default=str))
-    event = AuditEvent(seq=seq, ts=datetime.now(timezone.utc), kind=kind, actor=actor, call_id=call_id,
-                       recording_sha256=recording_sha256, payload=payload, prev_hash=prev)
-    event.content_hash = content_hash_of(event)
-    event.entry_hash = entry_hash_of(prev, event.content_hash)
-    session.add(event)
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.entry_hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    rows = []
+    for entry in entries:
+        seq += 1
+        row = AuditEvent(seq=seq, ts=datetime.now(UTC), kind=entry["kind"], actor=entry["actor"],
+                         call_id=entry["call_id"], recording_sha256=entry["recording_sha256"],
+                         payload=json_safe(entry["payload"] or {}), prev_hash=prev)
+        row.content_hash = content_hash_of(row)
+        row.entry_hash = prev = entry_hash_of(prev, row.content_hash)
+        rows.append(row)
+    session.add_all(rows)
     session.flush()
-    return event
+    return rows
+
+
+_PENDING = "callqa.audit.pending"
+
+
+def append_on_commit(session: Session, kind: str, *, actor: str = "system", call_id: str | None = None,
+                     recording_sha256: str | None = None, payload: dict[str, Any] | None = None) -> None:
+    """Queue an event that is appended when the session commits (dropped if it rolls back).
+
+    The chain lock is then held only for the appends and the commit, not for
+    the whole transaction, which keeps many concurrent reviewers fast. A
+    missing ``recording_sha256`` is filled in from the call."""
+    session.info.setdefault(_PENDING, []).append(dict(
+        kind=kind, actor=actor, call_id=call_id, recording_sha256=recording_sha256,
+        payload=json_safe(payload or {})))
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending: list[dict[str, Any]] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    missing = {e["call_id"] for e in pending if e["call_id"] and not e["recording_sha256"]}
+    if missing:  # looked up before taking the chain lock
+        from review.store.models import Call
+
+        shas = dict(session.execute(select(Call.id, Call.recording_sha256).where(Call.id.in_(missing))).all())
+        for e in pending:
+            e["recording_sha256"] = e["recording_sha256"] or shas.get(e["call_id"])
+    _append_many(session, pending)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
+    # a commit has written them already; a rollback or close must not carry them into the next transaction
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    entries: int  # how many entries were checked
+    head_seq: int  # seq of the last good entry (0 for an empty chain)
+    head_hash: str  # entry hash of the last good entry: publish it to catch truncation later
+    bad_seq: int | None = None
+    bad_id: int | None = None
+    reason: str | None = None
+
+    def raise_if_broken(self) -> None:
+        if not self.ok:
+            raise AuditChainError(self.reason or "the audit chain does not verify")
+
+
+def check_entry(seq: int, ts: datetime, kind: str, actor: str, call_id: str | None,
+                recording_sha256: str | None, payload: dict[str, Any], prev_hash: str, content_hash: str,
+                entry_hash: str) -> str | None:
+    """Why one entry does not hash to what it claims, or None (shared with the evidence pack)."""
+    recomputed = hashlib.sha256(
+        _canonical(seq, ts, kind, actor, call_id, recording_sha256, payload)
+    ).hexdigest()
+    if recomputed != content_hash:
+        return "its content does not match its content hash (the row was edited)"
+    if entry_hash_of(prev_hash, content_hash) != entry_hash:
+        return "its entry hash does not match its previous and content hashes (a hash was rewritten)"
+    return None
+
+
+def verify(session: Session, *, expect_head: str | None = None, batch: int = 2000) -> VerifyResult:
+    """Walk the whole chain in seq order and name the first entry that fails.
+
+    Caught: an edited row (content hash), a rewritten hash (entry hash), a
+    deleted or inserted row (seq gap, previous hash), rows reordered by seq or
+    id. With ``expect_head`` (an entry hash published earlier) a chain cut
+    short at the end is caught too."""
+    prev_hash, expected_seq, last_id, count = GENESIS, 1, 0, 0
+    seen_head = expect_head is None
+    # plain rows, not ORM objects: a long chain streams through without filling the session
+    columns = [AuditEvent.id, AuditEvent.seq, AuditEvent.ts, AuditEvent.kind, AuditEvent.actor,
+               AuditEvent.call_id, AuditEvent.recording_sha256, AuditEvent.payload, AuditEvent.prev_hash,
+               AuditEvent.content_hash, AuditEvent.entry_hash]
+    stmt = select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=batch)
+    for event in session.execute(stmt):
+        problem = None
+        if event.seq != expected_seq:
+            problem = (f"seq {event.seq} follows seq {expected_seq - 1}: "
+                       f"entry {expected_seq} was deleted or the rows were renumbered")
+        elif event.prev_hash != prev_hash:
+            problem = "its previous hash does not match the entry before it (an entry was deleted, inserted or moved)"
+        elif event.id <= last_id:
+            problem = f"its row id {event.id} is lower than the entry before it (rows were reordered)"
+        else:
+            problem = check_entry(event.seq, event.ts, event.kind, event.actor, event.call_id,
+                                  event.recording_sha256, event.payload, event.prev_hash, event.content_hash,
+                                  event.entry_hash)
+        if problem:
+            return VerifyResult(False, count, expected_seq - 1, prev_hash, event.seq, event.id,
+                                f"audit entry seq {event.seq} (id {event.id}, {event.kind}) fails: {problem}; "
+                                f"entries before it verify")
+        prev_hash, expected_seq, last_id = event.entry_hash, event.seq + 1, event.id
+        seen_head = seen_head or event.entry_hash == expect_head
+        count += 1
+    if not seen_head:
+        return VerifyResult(False, count, expected_seq - 1, prev_hash, None, None,
+                            f"the expected head {expect_head} is not in the chain: entries after seq "
+                            f"{expected_seq - 1} were deleted, or the head belongs to another database")
+    return VerifyResult(True, count, expected_seq - 1, prev_hash)
+
+
+def export_call(session: Session, call_id: str, out_path: str | Path, *, actor: str = "system") -> ExportResult:
+    """Write the evidence pack of one call (see review.evidence) and log the export."""
+    from review.evidence import export_call as _export
+
+    return _export(session, call_id, Path(out_path), actor=actor)
+
+
+def verify_pack(path: str | Path, *, recording: str | Path | None = None) -> PackVerifyResult:
+    """Check an evidence pack offline, without the database (see review.evidence)."""
+    from review.evidence import verify_pack as _verify
+
+    return _verify(Path(path), recording=Path(recording) if recording else None)

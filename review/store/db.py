@@ -1,16 +1,40 @@
-"""Engine and session for the review store: SQLite by default, PostgreSQL at scale."""
+"""Engine and session for the review store: SQLite by default, PostgreSQL at scale.
+
+The schema is owned by Alembic (``review/store/migrations``, shipped inside the
+package); ``init_db`` upgrades a database to the newest revision in one
+transaction, so no ``alembic.ini`` is needed anywhere.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from callqa.errors import StoreError
-from review.store.models import Base
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# any number unlikely to clash with another application's advisory locks
+_MIGRATION_LOCK = 814571
+
+
+@dataclass(frozen=True)
+class DbRevision:
+    current: str | None
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
 
 
 def make_engine(url: str) -> Engine:
@@ -34,12 +58,58 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def init_db(engine: Engine) -> None:
-    """Bring the schema up to date (replaced by Alembic migrations in review.store.migrate)."""
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config pointing at the packaged migrations (for `alembic` API calls)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships revisions
+        raise StoreError(f"no migrations found under {MIGRATIONS_DIR}; reinstall callqa")
+    return head
+
+
+def revision_of(engine: Engine) -> DbRevision:
+    """The database's current revision beside the newest one this code knows."""
     try:
-        Base.metadata.create_all(engine)
-    except Exception as exc:  # pragma: no cover - depends on the server
-        raise StoreError(f"cannot prepare the database at {engine.url!r}: {exc}") from exc
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read the schema revision of {engine.url!r}: {exc}") from exc
+    return DbRevision(current=current, head=head_revision())
+
+
+def init_db(engine: Engine) -> DbRevision:
+    """Upgrade the database to the newest schema revision, all in one transaction.
+
+    Safe to call from several processes at once: on PostgreSQL an advisory lock
+    and on SQLite ``BEGIN IMMEDIATE`` let one migrate while the others wait.
+    A failed migration leaves the database as it was.
+    """
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # pysqlite does not BEGIN before DDL on its own; without this the DDL would autocommit
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            elif conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current is None and inspect(conn).has_table("calls"):
+                raise StoreError(
+                    f"the database at {engine.url!r} has callqa tables but no migration history; "
+                    "it was made by an older build: back it up, then move it aside and run `callqa db upgrade`"
+                )
+            command.upgrade(alembic_config(conn), "head")
+    except StoreError:
+        raise
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot migrate the database at {engine.url!r}: {exc}") from exc
+    return revision_of(engine)
 
 
 @contextmanager

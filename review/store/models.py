@@ -6,7 +6,7 @@ edited by a human action; human decisions live beside it (verdicts, appeals).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -47,6 +47,8 @@ class User(Base):
     agent_id: Mapped[str | None] = mapped_column(String(64))  # set when the user is also an agent
     languages: Mapped[str] = mapped_column(String(255), default="")  # comma list of dialects; empty: any
     skills: Mapped[str] = mapped_column(String(255), default="")  # comma list of categories; empty: any
+    review_teams: Mapped[str] = mapped_column(String(255), default="")  # comma list of teams reviewed; empty: any
+    leads_team: Mapped[str | None] = mapped_column(String(64))  # the team this user leads (may appeal for it)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -129,17 +131,23 @@ class ReviewItem(Base):
     """One call waiting for (or done with) human review. At most one per call."""
 
     __tablename__ = "review_items"
-    __table_args__ = (Index("ix_review_items_queue", "status", "urgent", "severity_rank", "created_at"),)
+    __table_args__ = (Index("ix_review_items_lease", "status", "lease_expires_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="flagged")  # flagged | sample
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     severity_rank: Mapped[int] = mapped_column(Integer, default=0)  # 3 critical .. 0 none (samples)
-    # open -> claimed -> (second_review ->) final; disputed (to supervisor); appealed -> final
+    # open (claimable) -> claimed -> final; open again at stage "second" when a confirmed critical
+    # finding needs four eyes; disputed (to a supervisor); final -> appealed -> final
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    stage: Mapped[str] = mapped_column(String(16), default="first")  # first | second | supervisor | appeal
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column()
     lease_expires_at: Mapped[datetime | None] = mapped_column()
     first_reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    second_reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    language: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(64))  # category of the most severe finding
     team: Mapped[str | None] = mapped_column(String(64))
     agent_id: Mapped[str | None] = mapped_column(String(64))
     dialect: Mapped[str | None] = mapped_column(String(32))
@@ -149,8 +157,19 @@ class ReviewItem(Base):
     decided_at: Mapped[datetime | None] = mapped_column()
 
 
+# the claim query walks this index in priority order: urgent, then severity, then age
+Index("ix_review_items_queue", ReviewItem.status, ReviewItem.urgent.desc(), ReviewItem.severity_rank.desc(),
+      ReviewItem.created_at)
+
+
 class Verdict(Base):
+    """A human decision beside a machine finding (or on a sampled call, finding_id NULL).
+
+    One row per item, finding and stage; a reviewer changing their mind before
+    submitting updates the row (the audit trail keeps every version)."""
+
     __tablename__ = "verdicts"
+    __table_args__ = (UniqueConstraint("item_id", "finding_id", "stage", name="uq_verdict_item_finding_stage"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
     finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), index=True)

@@ -24,6 +24,7 @@ class DecodeOptions:
     log_prob_threshold: float = -1.0
     no_speech_threshold: float = 0.6
     word_timestamps: bool = False
+    max_new_tokens: int | None = None  # bounds one decoding attempt; None: the model's limit
 
 
 @dataclass

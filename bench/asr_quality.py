@@ -1,0 +1,141 @@
+"""Quality bench: per dialect CER (Chinese) / WER (English) and language-ID accuracy, plain
+faster-whisper defaults beside this transcriber's defaults, on the shared clips.
+
+    python bench/asr_quality.py [--manifest ../shared/audio/manifest.jsonl] [--out bench/results/asr_quality.json]
+
+"plain" is ``faster_whisper.WhisperModel(<base>).transcribe(path)`` with every library default
+(language detection, beam 5, conditioning on previous text, no VAD); "callqa" is
+``transcriber.Transcriber`` with the embedded defaults (no call metadata, so the language is
+detected too). Both sides run the same base model from the model store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from callqa.config import TranscriberSettings  # noqa: E402
+from transcriber.metrics import error_rate  # noqa: E402
+from transcriber.models import resolve_model  # noqa: E402
+from transcriber.normalize import to_simplified  # noqa: E402
+
+DEFAULT_MANIFEST = ROOT.parent / "shared" / "audio" / "manifest.jsonl"
+
+
+def plain_faster_whisper(model_dir: Path) -> Any:
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(str(model_dir))
+
+    def run(path: Path) -> tuple[str, str]:
+        segments, info = model.transcribe(str(path))
+        return "".join(s.text for s in segments), info.language
+
+    return run
+
+
+def callqa_defaults(cache: Path, settings: TranscriberSettings) -> Any:
+    from transcriber import Transcriber
+
+    transcriber = Transcriber(settings, cache)
+
+    def run(path: Path) -> tuple[str, str]:
+        t = transcriber.transcribe(path, path.stem, {})
+        return t.text, t.language
+
+    return run
+
+
+def score(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    by_dialect: dict[str, dict[str, Any]] = defaultdict(lambda: {"clips": 0, "edits": 0, "ref_units": 0,
+                                                                  "lang_ok": 0, "seconds": 0.0, "audio_s": 0.0})  # fmt: skip
+    for r in rows:
+        d = by_dialect[r["dialect"]]
+        d["clips"] += 1
+        d["edits"] += r["edits"]
+        d["ref_units"] += r["ref_units"]
+        d["lang_ok"] += r["language_ok"]
+        d["seconds"] += r["seconds"]
+        d["audio_s"] += r["duration_s"]
+    out = {}
+    for name, d in sorted(by_dialect.items()):
+        metric = "wer" if name == "english" else "cer"
+        out[name] = {
+            "clips": d["clips"],
+            metric: round(d["edits"] / max(d["ref_units"], 1), 4),
+            "language_id_accuracy": round(d["lang_ok"] / d["clips"], 3),
+            "wall_s": round(d["seconds"], 2),
+            "audio_s": round(d["audio_s"], 2),
+        }
+    return out
+
+
+def _row(cells: tuple[Any, ...]) -> str:
+    return f"{cells[0]!s:12s} {cells[1]!s:8s} " + " ".join(f"{c!s:>8s}" for c in cells[2:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "asr_quality.json")
+    parser.add_argument("--systems", default="plain,callqa", help="comma list of plain, callqa")
+    parser.add_argument("--beam-size", type=int, default=None, help="override the callqa beam size")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N clips (0: all)")
+    args = parser.parse_args()
+
+    clips = [json.loads(line) for line in args.manifest.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if args.limit:
+        clips = clips[: args.limit]
+    settings = TranscriberSettings()
+    if args.beam_size:
+        settings.beam_size = args.beam_size
+    cache = Path(os.environ.get("CALLQA_HOME", tempfile.mkdtemp(prefix="callqa-bench-"))) / "models"
+    model_dir = resolve_model(settings.model, settings, cache)
+    systems = {"plain": lambda: plain_faster_whisper(model_dir), "callqa": lambda: callqa_defaults(cache, settings)}
+    results: dict[str, Any] = {"clips": [], "settings": asdict(settings), "host": platform.node(),
+                               "cpus": len(os.sched_getaffinity(0))}  # fmt: skip
+    per_system: dict[str, list[dict[str, Any]]] = {}
+    for name in args.systems.split(","):
+        run = systems[name]()
+        rows = []
+        for clip in clips:
+            path = args.manifest.parent / clip["file"]
+            started = time.perf_counter()
+            text, language = run(path)
+            seconds = time.perf_counter() - started
+            edits, units = error_rate(clip["language"], clip["text"], text)
+            rows.append({"file": clip["file"], "dialect": clip["dialect"], "duration_s": clip["duration_s"],
+                         "edits": edits, "ref_units": units, "language": language,
+                         "language_ok": language == clip["language"], "seconds": round(seconds, 2),
+                         "text": to_simplified(text).strip()})  # fmt: skip
+            print(f"{name:7s} {clip['file']:42s} {edits / max(units, 1):6.3f} {language:4s} {seconds:5.1f}s", flush=True)
+        per_system[name] = rows
+    results["clips"] = per_system
+    results["summary"] = {name: score(rows) for name, rows in per_system.items()}
+    header = ("dialect", "metric", "plain", "callqa", "lid_pl", "lid_cq", "s_pl", "s_cq")
+    print("\n" + _row(header))
+    dialects = sorted({c["dialect"] for c in clips})
+    for d in dialects:
+        metric = "wer" if d == "english" else "cer"
+        cells = [results["summary"].get(s, {}).get(d, {}) for s in ("plain", "callqa")]
+        print(_row((d, metric, *(c.get(metric, "-") for c in cells),
+                    *(c.get("language_id_accuracy", "-") for c in cells), *(c.get("wall_s", "-") for c in cells))))  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

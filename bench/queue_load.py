@@ -1,0 +1,262 @@
+"""Queue load bench: many reviewer processes claim and decide items at once.
+
+PostgreSQL: 100,000 open items, 20 reviewer processes for 60 s. SQLite: the
+same items, 4 processes. Each reviewer loops: ``claim_next`` + commit (the
+timed claim), then a verdict on every finding and ``submit`` + commit, the
+way the web UI does it. Critical findings go through four eyes, so second
+reviews are claimed too. Afterwards the bench counts items claimed twice
+(the same item and stage handed to two reviewers) and items lost (claimed
+and submitted by a reviewer but not moved on in the database, or rows that
+vanished), and verifies the audit chain the run wrote.
+
+    python bench/queue_load.py [--items 100000] [--duration 60] [--pg-workers 20] [--sqlite-workers 4]
+                               [--backends postgresql,sqlite] [--pg-url URL] [--out bench/results/queue_load.json]
+
+Results go into bench/results/queue_load.json, one object per backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import Engine, create_engine, func, select, text  # noqa: E402
+from sqlalchemy.orm import sessionmaker  # noqa: E402
+
+from review import audit, queue  # noqa: E402
+from review.store.db import init_db, make_engine  # noqa: E402
+from review.store.models import (  # noqa: E402
+    Call,
+    Finding,
+    ReviewItem,
+    Screening,
+    Transcript,
+    User,
+)
+from review.store.repo import current_findings  # noqa: E402
+
+PG_URL = os.environ.get("CALLQA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SEVERITIES = ["minor"] * 60 + ["major"] * 35 + ["critical"] * 5  # 5 % critical -> four eyes
+BATCH = 5000
+
+
+def _engine(url: str, schema: str | None) -> Engine:
+    if schema is None:
+        return make_engine(url)
+    return create_engine(url, connect_args={"options": f"-csearch_path={schema}"}, pool_size=2)
+
+
+def seed(engine: Engine, items: int, reviewers: int) -> float:
+    """Bulk-load calls, transcripts, screenings, findings and open items (no audit entries)."""
+    t0 = time.perf_counter()
+    rng = random.Random(7)
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    doc = {"call_id": "x", "segments": [], "language": "zh"}
+    with engine.begin() as conn:
+        conn.execute(User.__table__.insert(), [
+            {"username": f"rev{i:02d}", "password_hash": "", "role": "reviewer", "languages": "", "skills": "",
+             "review_teams": "", "active": True, "created_at": base, "agent_id": f"RA{i:02d}"}
+            for i in range(reviewers)])
+    for start in range(0, items, BATCH):
+        ids = range(start, min(start + BATCH, items))
+        sev = {i: rng.choice(SEVERITIES) for i in ids}
+        urgent = {i: rng.random() < 0.03 for i in ids}
+        created = {i: base + timedelta(seconds=i) for i in ids}
+        with engine.begin() as conn:
+            conn.execute(Call.__table__.insert(), [
+                {"id": f"call{i:07d}", "recording_sha256": f"{i:064x}", "recording_path": f"/rec/{i}.wav",
+                 "agent_id": f"A{i % 300:03d}", "team": f"T{i % 12}", "language": "zh", "dialect": "mandarin",
+                 "status": "screened", "metadata_json": {}, "created_at": created[i]} for i in ids])
+            conn.execute(Transcript.__table__.insert(), [
+                {"id": i + 1, "call_id": f"call{i:07d}", "model_key": "faster-whisper:base:int8",
+                 "backend": "faster-whisper", "model": "base", "document": doc, "created_at": created[i]}
+                for i in ids])
+            conn.execute(Screening.__table__.insert(), [
+                {"id": i + 1, "call_id": f"call{i:07d}", "transcript_id": i + 1, "pack": "cn", "pack_version": "1",
+                 "created_at": created[i]} for i in ids])
+            conn.execute(Finding.__table__.insert(), [
+                {"id": i + 1, "screening_id": i + 1, "call_id": f"call{i:07d}", "rule_id": "R1", "category": "threat",
+                 "severity": sev[i], "urgent": urgent[i], "evidence": "", "citation": ""} for i in ids])
+            conn.execute(ReviewItem.__table__.insert(), [
+                {"call_id": f"call{i:07d}", "kind": "flagged", "urgent": urgent[i],
+                 "severity_rank": {"critical": 3, "major": 2, "minor": 1}[sev[i]], "status": "open",
+                 "stage": "first", "category": "threat", "team": f"T{i % 12}", "agent_id": f"A{i % 300:03d}",
+                 "dialect": "mandarin", "language": "zh", "overdue": False, "created_at": created[i]} for i in ids])
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            for table in ("transcripts", "screenings", "findings"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {items + 1})"))
+            conn.execute(text("ANALYZE"))
+    return time.perf_counter() - t0
+
+
+def reviewer(url: str, schema: str | None, user_id: int, deadline: float, out: Any) -> None:
+    """One reviewer process: claim, decide, submit, until the deadline (finishing the item in hand)."""
+    engine = _engine(url, schema)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    rng = random.Random(user_id)
+    latencies: list[float] = []
+    claims: list[tuple[int, str, bool]] = []  # item id, stage, submitted
+    errors: Counter[str] = Counter()
+    empty = 0
+    while time.time() < deadline:
+        with factory() as session:
+            user = session.get(User, user_id)
+            assert user is not None
+            t0 = time.perf_counter()
+            try:
+                item = queue.claim_next(session, user, max_open=5)
+                session.commit()
+            except Exception as exc:  # a bench counts failures instead of stopping
+                session.rollback()
+                errors[f"claim: {type(exc).__name__}: {str(exc)[:80]}"] += 1
+                continue
+            latencies.append(time.perf_counter() - t0)
+            if item is None:
+                empty += 1
+                time.sleep(0.05)
+                continue
+            submitted, item_id, stage = False, item.id, item.stage  # the item object is refreshed by submit
+            try:
+                if stage == "second":
+                    queue.second_review(session, item.id, user, agree=rng.random() < 0.8)
+                else:
+                    for finding in current_findings(session, item.call_id):
+                        confirm = rng.random() < 0.6
+                        queue.record_verdict(session, item.id, finding.id, user,
+                                             "confirmed" if confirm else "false_positive",
+                                             "" if confirm else "context", "bench")
+                    queue.submit(session, item.id, user)
+                session.commit()
+                submitted = True
+            except Exception as exc:
+                session.rollback()
+                errors[f"decide: {type(exc).__name__}: {str(exc)[:80]}"] += 1
+            claims.append((item_id, stage, submitted))
+    engine.dispose()
+    out.put({"latencies": latencies, "claims": claims, "errors": dict(errors), "empty": empty})
+
+
+def run_backend(name: str, url: str, schema: str | None, items: int, workers: int, duration: float) -> dict[str, Any]:
+    engine = _engine(url, schema)
+    init_db(engine)
+    print(f"[{name}] seeding {items} items ...", flush=True)
+    seed_s = seed(engine, items, workers)
+    with engine.connect() as conn:
+        user_ids = list(conn.execute(select(User.id).order_by(User.id)).scalars())
+    engine.dispose()
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    print(f"[{name}] {workers} reviewers for {duration:.0f} s ...", flush=True)
+    deadline = time.time() + duration
+    t0 = time.perf_counter()
+    procs = [ctx.Process(target=reviewer, args=(url, schema, uid, deadline, out)) for uid in user_ids]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=duration + 300) for _ in procs]
+    for p in procs:
+        p.join(60)
+    wall = time.perf_counter() - t0
+    latencies = sorted(x for r in results for x in r["latencies"])
+    claims = [c for r in results for c in r["claims"]]
+    errors: Counter[str] = Counter()
+    for r in results:
+        errors.update(r["errors"])
+
+    engine = _engine(url, schema)
+    factory = sessionmaker(engine)
+    with factory() as session:
+        state = {row.id: (row.status, row.stage) for row in session.execute(
+            select(ReviewItem.id, ReviewItem.status, ReviewItem.stage))}
+        logged = Counter(
+            (e["item_id"], e["stage"]) for e in session.execute(
+                select(audit.AuditEvent.payload).where(audit.AuditEvent.kind == "claimed")).scalars())
+        t_verify = time.perf_counter()
+        chain = audit.verify(session)
+        verify_s = time.perf_counter() - t_verify
+        entries = session.execute(select(func.count()).select_from(audit.AuditEvent)).scalar_one()
+    engine.dispose()
+    by_worker = Counter((item_id, stage) for item_id, stage, _ in claims)
+    double = sum(1 for n in by_worker.values() if n > 1) + sum(1 for n in logged.values() if n > 1)
+    moved_on = {"first": {("final", "first"), ("open", "second"), ("claimed", "second"), ("final", "second"),
+                          ("disputed", "supervisor")},
+                "second": {("final", "second"), ("disputed", "supervisor")}}
+    lost = sum(1 for item_id, stage, submitted in claims
+               if submitted and state.get(item_id) not in moved_on[stage])
+    lost += items - len(state)  # rows that vanished
+    # every reviewer finishes its item before stopping, so a held item means a failed decision
+    # (it would come back when its lease ran out)
+    still_claimed = sum(1 for s in state.values() if s[0] == "claimed")
+
+    def pct(p: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2) if latencies else 0.0
+
+    got = claims
+    return {
+        "backend": name, "items": items, "workers": workers, "duration_s": round(wall, 1),
+        "claims": len(got), "claims_per_second": round(len(got) / wall, 1),
+        "decided": sum(1 for c in claims if c[2]),
+        "second_reviews": sum(1 for c in claims if c[1] == "second"),
+        "p50_claim_ms": pct(0.50), "p95_claim_ms": pct(0.95), "p99_claim_ms": pct(0.99),
+        "mean_claim_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else 0.0,
+        "double_claims": double, "lost": lost, "still_claimed": still_claimed, "empty_polls": sum(r["empty"] for r in results),
+        "errors": dict(errors), "audit_entries": entries, "audit_chain_ok": chain.ok,
+        "audit_verify_s": round(verify_s, 2), "seed_s": round(seed_s, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=100_000, help="open items to start with")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds the reviewers run")
+    parser.add_argument("--pg-workers", type=int, default=20, help="reviewer processes on PostgreSQL")
+    parser.add_argument("--sqlite-workers", type=int, default=4, help="reviewer processes on SQLite")
+    parser.add_argument("--backends", default="postgresql,sqlite", help="comma list: postgresql, sqlite")
+    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL server (a scratch schema is made and dropped)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "queue_load.json")
+    args = parser.parse_args()
+    results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
+    for name in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        if name == "postgresql":
+            schema = f"bench_{uuid.uuid4().hex[:10]}"
+            admin = create_engine(args.pg_url)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            try:
+                results[name] = run_backend(name, args.pg_url, schema, args.items, args.pg_workers, args.duration)
+            finally:
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+        elif name == "sqlite":
+            with tempfile.TemporaryDirectory() as tmp:
+                url = f"sqlite:///{Path(tmp) / 'queue_load.db'}"
+                results[name] = run_backend(name, url, None, args.items, args.sqlite_workers, args.duration)
+        else:
+            parser.error(f"unknown backend {name!r}; use postgresql or sqlite")
+        print(json.dumps(results[name], indent=1), flush=True)
+    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "platform": platform.platform(), "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

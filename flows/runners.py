@@ -1,0 +1,50 @@
+"""Which Prefect task runner carries the per-recording tasks.
+
+- ``flows.dask_address`` (``CALLQA_DASK_ADDRESS``) = ``tcp://scheduler:8786``: an existing Dask
+  cluster; each Dask worker process keeps one transcriber (the model loads once per worker).
+- ``local`` or ``local:N``: a Dask LocalCluster of N single-threaded worker processes on this
+  machine (default 2), i.e. a local process pool.
+- empty (the default): a bounded thread pool in the flow's process, ``flows.transcribe_concurrency``
+  threads sharing one loaded model (CTranslate2 releases the GIL while it decodes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from callqa.config import Settings
+from callqa.errors import ConfigError
+
+
+def _local_workers(address: str) -> int:
+    _, _, count = address.partition(":")
+    try:
+        workers = int(count) if count else 2
+    except ValueError as exc:
+        raise ConfigError(f"flows.dask_address {address!r}: write 'local' or 'local:N' with N a number") from exc
+    if workers < 1:
+        raise ConfigError(f"flows.dask_address {address!r}: needs at least one worker")
+    return workers
+
+
+def task_runner(settings: Settings) -> Any:
+    address = settings.flows.dask_address.strip()
+    if not address:
+        return ThreadPoolTaskRunner(max_workers=max(1, settings.flows.transcribe_concurrency))
+    from prefect_dask import DaskTaskRunner
+
+    if address == "local" or address.startswith("local:"):
+        return DaskTaskRunner(cluster_kwargs={"n_workers": _local_workers(address), "threads_per_worker": 1,
+                                              "processes": True, "dashboard_address": None})
+    return DaskTaskRunner(address=address)
+
+
+def describe_runner(settings: Settings) -> str:
+    address = settings.flows.dask_address.strip()
+    if not address:
+        return f"threads x{max(1, settings.flows.transcribe_concurrency)}"
+    if address == "local" or address.startswith("local:"):
+        return f"dask local x{_local_workers(address)}"
+    return f"dask {address}"

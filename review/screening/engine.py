@@ -1,0 +1,343 @@
+"""The screener: rule packs x one transcript -> findings per pack."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from review.screening.history import CallHistory, parse_time
+from review.screening.match import CallText, PhraseHit, PhraseMatcher, evidence_span, hit_counts
+from review.screening.normalize import SEPARATOR
+from review.screening.rules import Rule, RulePack
+
+
+@dataclass  # not frozen: review.store.repo's FindingLike protocol declares plain attributes
+class FindingResult:
+    rule_id: str
+    category: str
+    severity: str
+    segment_index: int | None  # None: a finding about the call as a whole (absence, hours, frequency)
+    start: float | None
+    end: float | None
+    evidence: str
+    citation: str
+    urgent: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ScreenResult:
+    pack: str
+    pack_version: str
+    findings: list[FindingResult] = field(default_factory=list)
+    call_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"call_id": self.call_id, "pack": self.pack, "pack_version": self.pack_version,
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+@dataclass
+class _Compiled:
+    rule: Rule
+    pack: RulePack
+    main: set[int] = field(default_factory=set)
+    exclude: set[int] = field(default_factory=set)
+    first: set[int] = field(default_factory=set)
+    then: set[int] = field(default_factory=set)
+    groups: list[set[int]] = field(default_factory=list)
+
+
+def _role_ok(wanted: str, role: str) -> bool:
+    # mono recordings give "unknown": every rule applies, better one finding too many than a miss
+    return wanted == "either" or role == wanted or role == "unknown"
+
+
+class Screener:
+    """Screens transcripts with a fixed set of packs; build once, reuse for many calls."""
+
+    def __init__(self, packs: Sequence[RulePack]) -> None:
+        self.packs = list(packs)
+        self._matcher = PhraseMatcher()
+        self._rules: list[list[_Compiled]] = []
+        for pack in self.packs:
+            compiled = []
+            for rule in pack.rules:
+                c = _Compiled(rule, pack)
+                p, add = rule.params, self._matcher.add
+                if rule.type == "keyword":
+                    c.main = {add(x, rule.homophones) for x in p["phrases"]}
+                    c.exclude = {add(x, False) for x in p["exclude"]}
+                elif rule.type == "proximity":
+                    c.first = {add(x, rule.homophones) for x in p["first"].phrases}
+                    c.then = {add(x, rule.homophones) for x in p["then"].phrases}
+                elif rule.type == "required":
+                    c.groups = [{add(x, rule.homophones) for x in group} for group in p["groups"]]
+                elif rule.type == "regex":  # optional prefilter: the regex runs only when one of these is hit
+                    c.main = {add(x, False) for x in p["requires"]}
+                compiled.append(c)
+            self._rules.append(compiled)
+
+    def screen(self, transcript: Mapping[str, Any], history: Sequence[CallHistory] = ()) -> list[ScreenResult]:
+        """One ScreenResult per pack, findings in time order."""
+        call = CallText.from_segments(list(transcript.get("segments") or []), transcript.get("language"))
+        by_phrase: dict[int, list[PhraseHit]] = defaultdict(list)
+        for hit in self._matcher.find(call):
+            by_phrase[hit.phrase].append(hit)
+        this_call = CallHistory.from_transcript(transcript)
+        meta = transcript.get("metadata") or {}
+        results = []
+        for pack, compiled in zip(self.packs, self._rules, strict=True):
+            findings: list[FindingResult] = []
+            for c in compiled:
+                findings.extend(_evaluate(c, call, by_phrase, transcript, meta, this_call, history))
+            findings.sort(key=lambda f: (f.start if f.start is not None else -1.0, f.rule_id))
+            results.append(ScreenResult(pack.name, pack.version, findings, str(transcript.get("call_id", ""))))
+        return results
+
+
+def _finding(c: _Compiled, call: CallText | None, seg: int | None, evidence: str,
+             start: float | None = None, end: float | None = None) -> FindingResult:
+    rule = c.rule
+    if call is not None and seg is not None:
+        start, end = call.starts[seg], call.ends[seg]
+    return FindingResult(rule.id, rule.category, rule.severity, seg, start, end, evidence, rule.citation, rule.urgent)
+
+
+def _hit_finding(c: _Compiled, call: CallText, hit: PhraseHit) -> FindingResult:
+    a, b = evidence_span(call, hit)
+    return _finding(c, call, hit.segment, call.raw[hit.segment][a:b].strip() or call.raw[hit.segment])
+
+
+def _hits(call: CallText, by_phrase: dict[int, list[PhraseHit]], phrases: set[int], role: str) -> list[PhraseHit]:
+    found = [h for p in phrases & by_phrase.keys() for h in by_phrase[p] if _role_ok(role, call.roles[h.segment])]
+    found.sort(key=lambda h: (h.segment, h.start))
+    return found
+
+
+def _evaluate(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]], transcript: Mapping[str, Any],
+              meta: Mapping[str, Any], this_call: CallHistory, history: Sequence[CallHistory]) -> list[FindingResult]:
+    kind = c.rule.type
+    if kind == "keyword":
+        if c.rule.params["match"] != "none" and c.main.isdisjoint(by_phrase.keys()):
+            return []  # the common case: none of the rule's phrases is in the call
+        return _keyword(c, call, by_phrase)
+    if kind == "regex":
+        if c.main and c.main.isdisjoint(by_phrase.keys()):
+            return []
+        return _regex(c, call)
+    if kind == "proximity":
+        if c.first.isdisjoint(by_phrase.keys()) or c.then.isdisjoint(by_phrase.keys()):
+            return []
+        return _proximity(c, call, by_phrase)
+    if kind == "required":
+        return _required(c, call, by_phrase, meta)
+    if kind == "calling_hours":
+        return _calling_hours(c, this_call)
+    if kind == "frequency":
+        return _frequency(c, this_call, history)
+    if kind == "acoustic":
+        return _acoustic(c, meta)
+    return []
+
+
+def _keyword(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]) -> list[FindingResult]:
+    rule, mode = c.rule, c.rule.params["match"]
+    hits = _hits(call, by_phrase, c.main, rule.applies_to)
+    if mode == "none":
+        if hits or not any(_role_ok(rule.applies_to, r) for r in call.roles):
+            return []
+        return [_finding(c, None, None, f"none of: {', '.join(rule.params['phrases'][:4])}", 0.0, 0.0)]
+    excluded = {h.segment for p in c.exclude for h in by_phrase.get(p, ())}
+    per_segment: dict[int, list[PhraseHit]] = defaultdict(list)
+    for hit in hits:
+        if hit.segment not in excluded and hit_counts(call, hit, rule.negation):
+            per_segment[hit.segment].append(hit)
+    needed = {"any": 1, "all": len(c.main), "at_least": rule.params.get("min", 1)}[mode]
+    findings = []
+    for seg_hits in per_segment.values():
+        if len({h.phrase for h in seg_hits}) >= needed:
+            findings.append(_hit_finding(c, call, seg_hits[0]))
+    return findings
+
+
+def _regex(c: _Compiled, call: CallText) -> list[FindingResult]:
+    rule = c.rule
+    pattern, exclude = rule.params["pattern"], rule.params.get("exclude_pattern")
+    findings, flagged = [], set()
+    for m in pattern.finditer(call.joined):
+        if SEPARATOR in m.group(0) or m.end() == m.start():
+            continue
+        seg = call.segment_at(m.start())
+        if seg in flagged or not _role_ok(rule.applies_to, call.roles[seg]):
+            continue
+        if exclude is not None and exclude.search(call.norm[seg]):
+            continue
+        offset = call.offsets[seg]
+        hit = PhraseHit(-1, seg, m.start() - offset, m.end() - offset, False)
+        if hit_counts(call, hit, rule.negation):
+            flagged.add(seg)
+            findings.append(_hit_finding(c, call, hit))
+    return findings
+
+
+def _proximity(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]) -> list[FindingResult]:
+    rule, p = c.rule, c.rule.params
+    firsts = _hits(call, by_phrase, c.first, p["first"].role)
+    if not firsts:
+        return []
+    max_segments = p.get("within_segments")
+    max_seconds = p.get("within_seconds")
+    findings, flagged = [], set()
+    for hit in _hits(call, by_phrase, c.then, p["then"].role):
+        if hit.segment in flagged:
+            continue
+        for first in firsts:
+            gap_segments = hit.segment - first.segment
+            gap_seconds = call.starts[hit.segment] - call.ends[first.segment]
+            if p["ordered"] and (gap_segments < 0 or (gap_segments == 0 and first.start >= hit.start)):
+                continue
+            if max_segments is not None and abs(gap_segments) > max_segments:
+                continue
+            if max_seconds is not None and abs(gap_seconds) > max_seconds:
+                continue
+            if hit_counts(call, hit, rule.negation):
+                flagged.add(hit.segment)
+                findings.append(_hit_finding(c, call, hit))
+            break
+    return findings
+
+
+def _required(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]],
+              meta: Mapping[str, Any]) -> list[FindingResult]:
+    rule = c.rule
+    window = float(rule.params["window_seconds"])
+    if meta.get("answered") is False or not any(_role_ok(rule.applies_to, r) for r in call.roles):
+        return []  # no conversation, nothing the agent had to say
+    missing = []
+    keys, starts, roles, role = by_phrase.keys(), call.starts, call.roles, rule.applies_to
+    for group, phrases in zip(c.groups, rule.params["groups"], strict=True):
+        if not any(starts[h.segment] < window and _role_ok(role, roles[h.segment])
+                   for p in group & keys for h in by_phrase[p]):
+            missing.append(" / ".join(phrases[:3]))
+    if not missing:
+        return []
+    return [_finding(c, None, None, f"not said in the first {window:g} s: {'; '.join(missing)}", 0.0, window)]
+
+
+@lru_cache(maxsize=64)
+def _clock(hhmm: str) -> time:
+    return time.fromisoformat(hhmm)
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str | None, default: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or default)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(default)
+
+
+def _calling_hours(c: _Compiled, this_call: CallHistory) -> list[FindingResult]:
+    if this_call.started_at is None or not this_call.outbound:
+        return []
+    zone = _zone(this_call.timezone, c.pack.timezone)
+    local = this_call.started_at.astimezone(zone)
+    earliest, latest = _clock(c.rule.params["earliest"]), _clock(c.rule.params["latest"])
+    if earliest <= local.time().replace(tzinfo=None) < latest:
+        return []
+    return [_finding(c, None, None, f"call placed at {local:%H:%M} local time ({zone.key}); allowed "
+                     f"{earliest:%H:%M}-{latest:%H:%M}", 0.0, 0.0)]
+
+
+def _frequency(c: _Compiled, this_call: CallHistory, history: Sequence[CallHistory]) -> list[FindingResult]:
+    p, now = c.rule.params, this_call.started_at
+    if now is None or not this_call.outbound:
+        return []
+    kind = p["kind"]
+    earlier = [h for h in history if h.call_id != this_call.call_id and h.started_at is not None
+               and h.outbound and h.started_at <= now]
+    if kind == "unanswered_per_day":
+        if not this_call.phone_number or this_call.answered is not False:
+            return []
+        zone = _zone(this_call.timezone, c.pack.timezone)
+        day = now.astimezone(zone).date()
+        count = 1 + sum(1 for h in earlier if h.phone_number == this_call.phone_number and h.answered is False
+                        and h.started_at is not None and h.started_at.astimezone(zone).date() == day)
+        if count > p["max"]:
+            return [_finding(c, None, None, f"unanswered attempt {count} to {this_call.phone_number} on {day}"
+                             f" (limit {p['max']})", 0.0, 0.0)]
+        return []
+    if not this_call.debtor_id:
+        return []
+    since = now - timedelta(days=float(p["days"]))
+    same_debt = [h for h in earlier if h.debtor_id == this_call.debtor_id and h.started_at is not None
+                 and h.started_at > since]
+    if kind == "calls_in_window":
+        count = 1 + len(same_debt)
+        if count > p["max"]:
+            return [_finding(c, None, None, f"call {count} about debtor {this_call.debtor_id} within "
+                             f"{p['days']:g} days (limit {p['max']})", 0.0, 0.0)]
+        return []
+    talks = [h for h in same_debt if h.answered]
+    if talks:
+        last = max(talks, key=lambda h: h.started_at or now)
+        when = last.started_at or now
+        return [_finding(c, None, None, f"call placed {_ago(now - when)} after a conversation on "
+                         f"{when:%Y-%m-%d %H:%M %Z} (call {last.call_id})", 0.0, 0.0)]
+    return []
+
+
+def _ago(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def _acoustic(c: _Compiled, meta: Mapping[str, Any]) -> list[FindingResult]:
+    acoustic = meta.get("acoustic")
+    if not isinstance(acoustic, Mapping):
+        return []  # mono recording or no measurements: nothing to judge
+    p, kind = c.rule.params, c.rule.params["kind"]
+    findings = []
+    if kind in ("long_silence", "overtalk"):
+        key = "long_silences" if kind == "long_silence" else "overtalk"
+        for span in acoustic.get(key) or []:
+            start, end = _span(span)
+            if end - start >= float(p["min_seconds"]):
+                label = "silence" if kind == "long_silence" else "both channels speaking"
+                findings.append(_finding(c, None, None, f"{label} for {end - start:.1f} s", start, end))
+        return findings
+    baseline = acoustic.get("agent_baseline_db")
+    if not isinstance(baseline, int | float) or math.isnan(baseline):
+        return []
+    for span in acoustic.get("agent_loudness") or []:
+        start, end = _span(span)
+        db = span.get("db") if isinstance(span, Mapping) else None
+        if isinstance(db, int | float) and db - baseline >= float(p["db_above_baseline"]) \
+                and end - start >= float(p.get("min_seconds", 0)):
+            findings.append(_finding(c, None, None, f"agent at {db:.1f} dB, {db - baseline:.1f} dB above "
+                                     "their baseline", start, end))
+    return findings
+
+
+def _span(span: Any) -> tuple[float, float]:
+    if not isinstance(span, Mapping):
+        return 0.0, 0.0
+    try:
+        return float(span.get("start", 0.0)), float(span.get("end", 0.0))
+    except (TypeError, ValueError):
+        return 0.0, 0.0
+
+
+def local_start(started_at: Any, zone_name: str | None, default_zone: str) -> datetime | None:
+    """The call's start in the debtor's zone, for display."""
+    moment = parse_time(started_at)
+    return None if moment is None else moment.astimezone(_zone(zone_name, default_zone))

@@ -1,0 +1,321 @@
+"""Rule packs: the model and the YAML loader.
+
+A pack is loaded whole or not at all: every problem is reported as
+``file:line: rule ID: reason`` and nothing is screened with a half-loaded pack.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from callqa.errors import RulePackError
+
+CATEGORIES = (
+    "threat_violence",
+    "insult_abuse",
+    "obscenity",
+    "impersonation_authority",
+    "false_legal_consequence",
+    "family_or_contacts_threat",
+    "third_party_disclosure",
+    "shaming_exposure",
+    "induced_borrowing",
+    "private_payment_channel",
+    "missing_self_identification",
+    "missing_recording_notice",
+    "missing_debt_collector_disclosure",
+    "customer_complaint_or_regulator",
+    "customer_vulnerability",
+    "calling_hours",
+    "call_frequency",
+    "acoustic_agitation",
+)
+URGENT_CATEGORIES = frozenset({"customer_vulnerability"})
+SEVERITIES = ("critical", "major", "minor")
+ROLES = ("agent", "customer", "either")
+RULE_TYPES = ("keyword", "regex", "proximity", "required", "calling_hours", "frequency", "acoustic")
+KEYWORD_MODES = ("any", "all", "at_least", "none")
+FREQUENCY_KINDS = ("unanswered_per_day", "calls_in_window", "after_conversation")
+ACOUSTIC_KINDS = ("long_silence", "overtalk", "shouting")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a proximity rule: who says it and which phrases count."""
+
+    role: str
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A small call the rule must (or must not) flag: segments, metadata, prior calls."""
+
+    segments: tuple[tuple[str, str, float | None], ...]
+    metadata: dict[str, Any]
+    history: tuple[dict[str, Any], ...]
+    line: int
+
+
+@dataclass
+class Rule:
+    id: str
+    title: str
+    category: str
+    severity: str
+    applies_to: str
+    type: str
+    citation: str
+    params: dict[str, Any]
+    must_trigger: list[Example]
+    must_not_trigger: list[Example]
+    negation: bool = True  # a hit in a negated or quoted context does not count
+    homophones: bool = True  # Chinese phrases also match on toneless pinyin
+    line: int = 0
+
+    @property
+    def urgent(self) -> bool:
+        return self.category in URGENT_CATEGORIES or bool(self.params.get("urgent", False))
+
+
+@dataclass
+class RulePack:
+    name: str
+    version: str
+    description: str
+    languages: tuple[str, ...]
+    timezone: str
+    rules: list[Rule]
+    path: Path
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise RulePackError(f"pack {self.name}: no rule {rule_id!r}; `callqa rules list --pack {self.name}` lists them")
+
+
+class _LineDict(dict[str, Any]):
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader whose mappings remember the line they start on."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    result = _LineDict()
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise yaml.MarkedYAMLError("while reading a mapping", node.start_mark,
+                                       f"duplicate key {key!r}", key_node.start_mark)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[str(key)] = key_node.start_mark.line + 1
+    result.line = node.start_mark.line + 1
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+
+
+class _Where:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, line: int, what: str, reason: str) -> RulePackError:
+        return RulePackError(f"{self.path}:{line}: {what}: {reason}; fix the pack and load it again")
+
+
+def _line(obj: Any, default: int) -> int:
+    return getattr(obj, "line", default)
+
+
+def _key_line(obj: Any, key: str, default: int) -> int:
+    return getattr(obj, "key_lines", {}).get(key, default)
+
+
+def _strings(value: Any, where: _Where, line: int, what: str, key: str, required: bool = True) -> tuple[str, ...]:
+    if value is None and not required:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):  # 12378 written bare in YAML is a number; a phrase all the same
+        value = [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise where.fail(line, what, f"{key} must be a non-empty list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+def _example(raw: Any, role: str, where: _Where, line: int, what: str) -> Example:
+    default_role = "agent" if role == "either" else role
+    if isinstance(raw, str):
+        return Example(((default_role, raw, None),), {}, (), line)
+    if not isinstance(raw, dict):
+        raise where.fail(line, what, "an example is a string or a mapping with segments/metadata/history")
+    line = _line(raw, line)
+    unknown = set(raw) - {"text", "segments", "metadata", "history", "acoustic"}
+    if unknown:
+        raise where.fail(line, what, f"unknown example keys {sorted(unknown)}")
+    segments: list[tuple[str, str, float | None]] = []
+    if "text" in raw:
+        segments.append((default_role, str(raw["text"]), None))
+    for seg in raw.get("segments") or []:
+        if not (isinstance(seg, list) and len(seg) in (2, 3) and seg[0] in ("agent", "customer", "unknown")
+                and isinstance(seg[1], str) and (len(seg) == 2 or isinstance(seg[2], int | float))):
+            raise where.fail(line, what, f"example segment {seg!r} must be [role, text] or [role, text, start_s]")
+        segments.append((seg[0], seg[1], float(seg[2]) if len(seg) == 3 else None))
+    metadata = dict(raw.get("metadata") or {})
+    if "acoustic" in raw:
+        metadata["acoustic"] = raw["acoustic"]
+    history = raw.get("history") or []
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        raise where.fail(line, what, "example history must be a list of prior calls (mappings)")
+    return Example(tuple(segments), metadata, tuple(dict(h) for h in history), line)
+
+
+def _check_params(rule_type: str, params: dict[str, Any], where: _Where, line: int, what: str) -> None:
+    def need(key: str, kind: Any) -> Any:
+        if key not in params or not isinstance(params[key], kind) or isinstance(params[key], bool) != (kind is bool):
+            raise where.fail(line, what, f"rule type {rule_type} needs {key} ({getattr(kind, '__name__', kind)})")
+        return params[key]
+
+    if rule_type == "keyword":
+        params["phrases"] = _strings(params.get("phrases"), where, line, what, "phrases")
+        params["exclude"] = _strings(params.get("exclude"), where, line, what, "exclude", required=False)
+        mode = params.setdefault("match", "any")
+        if mode not in KEYWORD_MODES:
+            raise where.fail(line, what, f"match must be one of {', '.join(KEYWORD_MODES)}, not {mode!r}")
+        if mode == "at_least":
+            need("min", int)
+    elif rule_type == "regex":
+        params["requires"] = _strings(params.get("requires"), where, line, what, "requires", required=False)
+        for key in ("pattern", "exclude_pattern"):
+            if key == "pattern" or key in params:
+                try:
+                    params[key] = re.compile(need(key, str))
+                except re.error as exc:
+                    raise where.fail(line, what, f"{key} is not a valid regular expression: {exc}") from exc
+    elif rule_type == "proximity":
+        for key in ("first", "then"):
+            side = need(key, dict)
+            role = side.get("role", "either")
+            if role not in ROLES:
+                raise where.fail(_line(side, line), what, f"{key}.role must be one of {', '.join(ROLES)}")
+            params[key] = Side(role, _strings(side.get("phrases"), where, _line(side, line), what, f"{key}.phrases"))
+        if "within_seconds" not in params and "within_segments" not in params:
+            raise where.fail(line, what, "proximity needs within_seconds or within_segments")
+        params.setdefault("ordered", True)
+    elif rule_type == "required":
+        groups = need("groups", list)
+        params["groups"] = tuple(_strings(g, where, line, what, "groups[]") for g in groups)
+        need("window_seconds", int | float)
+    elif rule_type == "calling_hours":
+        for key in ("earliest", "latest"):
+            if not _HHMM.match(str(need(key, str))):
+                raise where.fail(line, what, f"{key} must be HH:MM, not {params[key]!r}")
+    elif rule_type == "frequency":
+        kind = need("kind", str)
+        if kind not in FREQUENCY_KINDS:
+            raise where.fail(line, what, f"frequency kind must be one of {', '.join(FREQUENCY_KINDS)}")
+        if kind != "after_conversation":
+            need("max", int)
+        if kind != "unanswered_per_day":
+            need("days", int | float)
+    elif rule_type == "acoustic":
+        kind = need("kind", str)
+        if kind not in ACOUSTIC_KINDS:
+            raise where.fail(line, what, f"acoustic kind must be one of {', '.join(ACOUSTIC_KINDS)}")
+        need("db_above_baseline" if kind == "shouting" else "min_seconds", int | float)
+
+
+def _rule(raw: Any, where: _Where, pack_line: int, seen: set[str]) -> Rule:
+    if not isinstance(raw, dict):
+        raise where.fail(pack_line, "rules", "each rule must be a mapping")
+    line = _line(raw, pack_line)
+    rule_id = raw.get("id")
+    if not isinstance(rule_id, str) or not _ID.match(rule_id):
+        raise where.fail(line, "rule", f"id {rule_id!r} must be letters, digits, '_', '.', '-' (at most 64)")
+    what = f"rule {rule_id}"
+    if rule_id in seen:
+        raise where.fail(line, what, "duplicate rule id")
+    seen.add(rule_id)
+    for key in ("title", "category", "severity", "type", "citation"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise where.fail(line, what, f"missing {key}")
+    unknown = set(raw) - {"id", "title", "category", "severity", "applies_to", "type", "citation", "params",
+                          "examples", "negation", "homophones"}
+    if unknown:
+        raise where.fail(line, what, f"unknown keys {sorted(unknown)}")
+    checks = (("category", CATEGORIES), ("severity", SEVERITIES), ("type", RULE_TYPES))
+    for key, allowed in checks:
+        if raw[key] not in allowed:
+            raise where.fail(_key_line(raw, key, line), what, f"{key} {raw[key]!r} is not one of {', '.join(allowed)}")
+    applies_to = raw.get("applies_to", "agent")
+    if applies_to not in ROLES:
+        raise where.fail(_key_line(raw, "applies_to", line), what, f"applies_to must be one of {', '.join(ROLES)}")
+    params = raw.get("params") or {}
+    if not isinstance(params, dict):
+        raise where.fail(line, what, "params must be a mapping")
+    params = dict(params)
+    _check_params(raw["type"], params, where, _line(raw.get("params"), line), what)
+    examples = raw.get("examples")
+    if not isinstance(examples, dict) or not examples.get("must_trigger") or not examples.get("must_not_trigger"):
+        raise where.fail(line, what, "examples needs non-empty must_trigger and must_not_trigger lists")
+    ex_line = _line(examples, line)
+    must = [_example(e, applies_to, where, ex_line, what) for e in examples["must_trigger"]]
+    must_not = [_example(e, applies_to, where, ex_line, what) for e in examples["must_not_trigger"]]
+    return Rule(
+        id=rule_id, title=raw["title"].strip(), category=raw["category"], severity=raw["severity"],
+        applies_to=applies_to, type=raw["type"], citation=raw["citation"].strip(), params=params,
+        must_trigger=must, must_not_trigger=must_not, negation=bool(raw.get("negation", True)),
+        homophones=bool(raw.get("homophones", True)), line=line,
+    )
+
+
+def parse_pack(text: str, path: Path) -> RulePack:
+    """Validate a pack's YAML text; raise RulePackError naming file, line and reason."""
+    where = _Where(path)
+    try:
+        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        raise where.fail(line, "YAML", str(exc.problem or exc)) from exc
+    except yaml.YAMLError as exc:
+        raise where.fail(0, "YAML", str(exc)) from exc
+    if not isinstance(data, dict):
+        raise where.fail(1, "pack", "the top level must be a mapping with name, version and rules")
+    for key in ("name", "version"):
+        if not isinstance(data.get(key), str | int | float) or not str(data[key]).strip():
+            raise where.fail(_line(data, 1), "pack", f"missing {key}")
+    rules_raw = data.get("rules")
+    if not isinstance(rules_raw, list) or not rules_raw:
+        raise where.fail(_line(data, 1), "pack", "rules must be a non-empty list")
+    seen: set[str] = set()
+    rules = [_rule(r, where, _line(data, 1), seen) for r in rules_raw]
+    languages = data.get("languages") or []
+    return RulePack(
+        name=str(data["name"]).strip(), version=str(data["version"]).strip(),
+        description=str(data.get("description", "")).strip(),
+        languages=tuple(str(lang) for lang in languages), timezone=str(data.get("timezone", "UTC")),
+        rules=rules, path=path,
+    )
+
+
+def load_pack_file(path: Path) -> RulePack:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulePackError(f"{path}: cannot read the rule pack ({exc}); check the path") from exc
+    return parse_pack(text, path)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the review store; run them with ``review.store.db.init_db``."""

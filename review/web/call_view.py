@@ -1,0 +1,243 @@
+"""The call page's data: who may see a call, and its transcript with findings placed in the text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from callqa.errors import NotFoundError, PermissionDeniedError
+from review.privacy import mask_text, mask_value
+from review.store.models import Appeal, Call, Finding, ReviewItem, Transcript, User, Verdict
+from review.store.repo import current_findings
+
+SEE_ALL_ROLES = ("supervisor", "compliance", "admin")
+REASON_CODES = {
+    "confirmed": [("clear", "clear violation"), ("partial", "partly, still a violation"),
+                  ("repeated", "repeated in the call")],
+    "false_positive": [("asr_error", "transcription error"), ("negated", "negated or quoted"),
+                       ("wrong_speaker", "said by the customer"), ("context", "harmless in context"),
+                       ("rule_too_broad", "rule too broad"), ("other", "other")],
+}
+
+
+@dataclass
+class Piece:
+    text: str
+    finding_ids: tuple[int, ...] = ()
+
+
+@dataclass
+class LineView:
+    index: int
+    role: str
+    start: float
+    end: float
+    pieces: list[Piece]
+    low_confidence: bool
+    finding_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class VerdictView:
+    finding_id: int | None
+    stage: str
+    decision: str
+    reason_code: str
+    comment: str
+    reviewer: str
+    reviewer_id: int
+    created_at: datetime
+
+
+@dataclass
+class FindingView:
+    id: int
+    rule_id: str
+    category: str
+    severity: str
+    urgent: bool
+    start: float | None
+    end: float | None
+    segment_index: int | None
+    evidence: str
+    citation: str
+    verdicts: list[VerdictView] = field(default_factory=list)
+    reviewable: bool = False  # the signed-in reviewer decides it now
+
+
+@dataclass
+class CallView:
+    call: Call
+    item: ReviewItem | None
+    lines: list[LineView]
+    findings: list[FindingView]
+    sample_verdicts: list[VerdictView]
+    appeal: Appeal | None
+    appeal_by: str | None
+    masked: bool
+    metadata: list[tuple[str, str]]
+    duration_s: float
+    can_review: bool
+    stage: str
+    disputed_ids: list[int]  # confirmed critical findings a second reviewer disputed
+    can_appeal: bool
+
+
+def _utc(ts: datetime | None) -> str | None:
+    if ts is None:
+        return None
+    aware = ts if ts.tzinfo else ts.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def may_see(user: User, call: Call, item: ReviewItem | None) -> bool:
+    if user.role in SEE_ALL_ROLES:
+        return True
+    if user.agent_id and call.agent_id == user.agent_id:
+        return False  # nobody reviews their own calls
+    if item is None:
+        return False
+    if user.id in (item.assignee_id, item.first_reviewer_id, item.second_reviewer_id):
+        return True
+    return bool(user.leads_team) and item.team == user.leads_team
+
+
+def load_call(session: Session, user: User, call_id: str) -> tuple[Call, ReviewItem | None]:
+    """The call and its review item if the user may see it; NotFound and PermissionDenied otherwise."""
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFoundError(f"call {call_id!r} does not exist")
+    item = session.execute(select(ReviewItem).where(ReviewItem.call_id == call_id)).scalar_one_or_none()
+    if not may_see(user, call, item):
+        raise PermissionDeniedError(
+            f"call {call_id!r} is not yours to see; claim its review item or ask a supervisor")
+    return call, item
+
+
+def _evidence_span(text: str, evidence: str) -> tuple[int, int]:
+    if evidence:
+        at = text.find(evidence)
+        if at < 0:
+            at = text.lower().find(evidence.lower())
+        if at >= 0:
+            return at, at + len(evidence)
+    return 0, len(text)  # matched through pinyin or normalisation: mark the whole line
+
+
+def _segment_for(segments: list[dict[str, Any]], f: Finding) -> int | None:
+    if f.segment_index is not None and 0 <= f.segment_index < len(segments):
+        return f.segment_index
+    if f.start is None:
+        return None
+    best, best_overlap = None, 0.0
+    f_end = f.end if f.end is not None else f.start
+    for i, s in enumerate(segments):
+        overlap = min(float(s["end"]), f_end) - max(float(s["start"]), f.start)
+        if overlap >= best_overlap and float(s["start"]) <= f_end and float(s["end"]) >= f.start:
+            best, best_overlap = i, overlap
+    return best
+
+
+def _lines(segments: list[dict[str, Any]], findings: list[Finding], masked: bool) -> list[LineView]:
+    owners: dict[int, list[set[int]]] = {}
+    for f in findings:
+        index = _segment_for(segments, f)
+        if index is None:
+            continue
+        text = segments[index].get("text") or ""
+        marks = owners.setdefault(index, [set() for _ in text])
+        lo, hi = _evidence_span(text, f.evidence)
+        for pos in range(lo, hi):
+            marks[pos].add(f.id)
+    lines = []
+    for i, s in enumerate(segments):
+        raw = s.get("text") or ""
+        # masking keeps the length, so offsets found on the raw text still apply
+        shown = mask_text(raw) if masked else raw
+        line_marks = owners.get(i)
+        pieces: list[Piece] = []
+        if not line_marks:
+            pieces.append(Piece(shown))
+        else:
+            marks = line_marks
+            run_start = 0
+            for pos in range(1, len(shown) + 1):
+                if pos == len(shown) or marks[pos] != marks[run_start]:
+                    pieces.append(Piece(shown[run_start:pos], tuple(sorted(marks[run_start]))))
+                    run_start = pos
+        ids = sorted(set().union(*line_marks)) if line_marks else []
+        lines.append(LineView(index=i, role=str(s.get("role", "unknown")), start=float(s.get("start", 0.0)),
+                              end=float(s.get("end", 0.0)), pieces=pieces,
+                              low_confidence=bool(s.get("low_confidence")), finding_ids=ids))
+    return lines
+
+
+def _verdicts(session: Session, item: ReviewItem | None) -> list[VerdictView]:
+    if item is None:
+        return []
+    rows = session.execute(
+        select(Verdict, User.username).join(User, User.id == Verdict.reviewer_id)
+        .where(Verdict.item_id == item.id).order_by(Verdict.created_at, Verdict.id))
+    return [VerdictView(v.finding_id, v.stage, v.decision, v.reason_code, v.comment, name, v.reviewer_id,
+                        v.created_at) for v, name in rows]
+
+
+def latest_transcript(session: Session, call_id: str) -> Transcript | None:
+    return session.execute(select(Transcript).where(Transcript.call_id == call_id)
+                           .order_by(Transcript.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def build_call_view(session: Session, user: User, call: Call, item: ReviewItem | None,
+                    masked: bool) -> CallView:
+    transcript = latest_transcript(session, call.id)
+    document: dict[str, Any] = transcript.document if transcript else {}
+    segments = list(document.get("segments") or [])
+    findings = sorted(current_findings(session, call.id), key=lambda f: (f.start is None, f.start or 0.0, f.id))
+    verdicts = _verdicts(session, item)
+    can_review = (item is not None and item.status == "claimed" and item.assignee_id == user.id)
+    critical_confirmed: set[int] = {v.finding_id for v in verdicts if v.finding_id is not None
+                                    and v.stage == "first" and v.decision == "confirmed"
+                                    and any(f.id == v.finding_id and f.severity == "critical" for f in findings)}
+    stage = item.stage if item is not None else "first"
+    views = []
+    for f in findings:
+        views.append(FindingView(
+            id=f.id, rule_id=f.rule_id, category=f.category, severity=f.severity, urgent=f.urgent,
+            start=f.start, end=f.end, segment_index=f.segment_index,
+            evidence=mask_text(f.evidence) if masked else f.evidence, citation=f.citation,
+            verdicts=[v for v in verdicts if v.finding_id == f.id],
+            reviewable=can_review and item is not None and item.kind == "flagged"
+            and (stage == "first" or f.id in critical_confirmed)))
+    appeal, appeal_by = None, None
+    if item is not None:
+        row = session.execute(select(Appeal, User.username).join(User, User.id == Appeal.appellant_id)
+                              .where(Appeal.item_id == item.id)).first()
+        if row is not None:
+            appeal, appeal_by = row[0], row[1]
+    shown_meta = {"agent": call.agent_id, "team": call.team, "debtor": call.debtor_id,
+                  "phone": call.phone_number, "direction": call.direction, "language": call.language,
+                  "dialect": call.dialect, "started": _utc(call.started_at),
+                  "timezone": call.timezone, "status": call.status}
+    if masked:
+        shown_meta = mask_value(shown_meta)
+    can_appeal = (item is not None and appeal is None and item.status == "final"
+                  and item.outcome == "violation" and bool(user.leads_team) and user.leads_team == item.team)
+    return CallView(
+        call=call, item=item, lines=_lines(segments, findings, masked), findings=views,
+        sample_verdicts=[v for v in verdicts if v.finding_id is None], appeal=appeal, appeal_by=appeal_by,
+        masked=masked, metadata=[(k, str(v)) for k, v in shown_meta.items() if v not in (None, "")],
+        duration_s=float(call.duration_s or document.get("duration_s") or 0.0), can_review=can_review,
+        stage=stage, disputed_ids=sorted(critical_confirmed) if item is not None and item.status == "disputed" else [],
+        can_appeal=can_appeal)
+
+
+def calls_seen_by(user: User) -> Any:
+    """A WHERE clause limiting review items to those the user may open (for lists)."""
+    if user.role in SEE_ALL_ROLES:
+        return None
+    return or_(ReviewItem.assignee_id == user.id, ReviewItem.first_reviewer_id == user.id,
+               ReviewItem.second_reviewer_id == user.id)

@@ -1,0 +1,123 @@
+"""Per-request dependencies: the app's state, a database session, the signed-in user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from callqa.config import Settings
+from review.accounts import UserInfo
+from review.store.models import User
+from review.web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    CsrfRejected,
+    RoleRequired,
+    SessionCodec,
+    SessionData,
+    SignInRequired,
+    SignInThrottle,
+    csrf_matches,
+    has_role,
+    password_fingerprint,
+)
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass
+class WebState:
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    codec: SessionCodec
+    throttle: SignInThrottle
+    templates: jinja2.Environment
+
+
+def state_of(request: Request) -> WebState:
+    return request.app.state.callqa  # type: ignore[no-any-return]
+
+
+def db(request: Request) -> Iterator[Session]:
+    session = state_of(request).session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def session_data(request: Request) -> SessionData:
+    """The request's session, read once and kept on request.state."""
+    cached = getattr(request.state, "session", None)
+    if isinstance(cached, SessionData):
+        return cached
+    data = state_of(request).codec.read(request)
+    request.state.session = data
+    return data
+
+
+async def check_csrf(request: Request) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    supplied = request.headers.get(CSRF_HEADER)
+    if not supplied and "form" in request.headers.get("content-type", ""):
+        form = await request.form()  # Starlette caches it: the route's Form fields still read it
+        value = form.get(CSRF_FIELD)
+        supplied = value if isinstance(value, str) else None
+    if not csrf_matches(session_data(request), supplied):
+        raise CsrfRejected()
+
+
+async def current_user(request: Request, session: Session = Depends(db, scope="function")) -> User:
+    data = session_data(request)
+    if data.uid is None:
+        raise SignInRequired()
+    user = session.get(User, data.uid)
+    if user is None or not user.active or data.pw != password_fingerprint(user):
+        raise SignInRequired()
+    await check_csrf(request)
+    # templates get a plain copy: an error page may render after the session was rolled back
+    request.state.user = UserInfo(user.id, user.username, user.role, user.team, user.agent_id, user.active)
+    return user
+
+
+def require(*roles: str) -> Callable[..., Any]:
+    """A dependency giving the signed-in user if they hold one of the roles (admin holds all)."""
+
+    async def dependency(user: User = Depends(current_user)) -> User:
+        if not has_role(user, roles):
+            raise RoleRequired(roles)
+        return user
+
+    return dependency
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    state = state_of(request)
+    user = getattr(request.state, "user", None)
+    data = session_data(request)
+    page = state.templates.get_template(name).render(
+        request=request, user=user, csrf_token=data.csrf, csrf_field=CSRF_FIELD, **context
+    )
+    response = HTMLResponse(page, status_code=status_code)
+    # a fresh visitor gets a session cookie carrying the CSRF token of the sign-in form
+    if data.fresh:
+        state.codec.write(response, data)
+    return response

@@ -1,0 +1,157 @@
+"""The reviewer's pages: the queue and the call page, and the forms they post."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from review import audit, queue
+from review.store.models import User
+from review.web.call_view import REASON_CODES, build_call_view, load_call
+from review.web.deps import current_user, db, render, require, session_data, state_of, wants_json
+from review.web.queue_view import STATUS_TABS, QueueFilter, queue_page
+
+router = APIRouter(include_in_schema=False)
+REVIEWERS = ("reviewer", "supervisor", "compliance")
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _done(request: Request, target: str, payload: dict[str, Any] | None = None) -> Response:
+    """JSON for the page's script, a redirect for a plain form post."""
+    if wants_json(request) or request.headers.get("x-requested-with") == "fetch":
+        return JSONResponse({"ok": True, "next": target, **(payload or {})})
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/")
+def home(user: User = Depends(current_user)) -> Response:
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/queue")
+def queue_list(request: Request, status: str = "open", team: str = "", agent: str = "", rule: str = "",
+          severity: str = "", dialect: str = "", date_from: str = "", date_to: str = "", overdue: bool = False,
+          page: int = 1, user: User = Depends(current_user), session: Session = Depends(db, scope="function")) -> Response:
+    f = QueueFilter(status=status if status in STATUS_TABS else "open", team=team.strip(), agent=agent.strip(),
+                    rule=rule.strip(), severity=severity, dialect=dialect.strip(), date_from=_date(date_from),
+                    date_to=_date(date_to), overdue=overdue, page=page)
+    data = queue_page(session, user, f, state_of(request).settings.web.page_size)
+    return render(request, "queue.html", {"q": data, "tabs": STATUS_TABS})
+
+
+@router.post("/queue/claim-next")
+def claim_next(request: Request, user: User = Depends(require(*REVIEWERS)),
+               session: Session = Depends(db, scope="function")) -> Response:
+    q = state_of(request).settings.queue
+    item = queue.claim_next(session, user, lease_seconds=q.lease_seconds, max_open=q.max_open_per_reviewer)
+    if item is None:
+        return render(request, "error.html", {"status": 200, "title": "nothing to claim",
+                                              "detail": "no open item matches your teams, languages and skills"})
+    return _done(request, f"/calls/{item.call_id}", {"item_id": item.id})
+
+
+@router.post("/items/{item_id}/claim")
+def claim(request: Request, item_id: int, user: User = Depends(require(*REVIEWERS)),
+          session: Session = Depends(db, scope="function")) -> Response:
+    q = state_of(request).settings.queue
+    item = queue.claim(session, item_id, user, lease_seconds=q.lease_seconds, max_open=q.max_open_per_reviewer)
+    return _done(request, f"/calls/{item.call_id}", {"item_id": item.id})
+
+
+@router.post("/items/{item_id}/release")
+def release(request: Request, item_id: int, user: User = Depends(require(*REVIEWERS)),
+            session: Session = Depends(db, scope="function")) -> Response:
+    queue.release(session, item_id, user)
+    return _done(request, "/queue")
+
+
+@router.get("/calls/{call_id}")
+def call_page(request: Request, call_id: str, user: User = Depends(current_user),
+              session: Session = Depends(db, scope="function")) -> Response:
+    call, item = load_call(session, user, call_id)
+    masked = not session_data(request).is_unmasked(call_id)
+    view = build_call_view(session, user, call, item, masked)
+    return render(request, "call.html", {"v": view, "reasons": REASON_CODES,
+                                         "can_unmask": user.role in ("compliance", "admin"),
+                                         "is_supervisor": user.role in ("supervisor", "admin")})
+
+
+@router.post("/calls/{call_id}/unmask")
+def unmask(request: Request, call_id: str, reason: str = Form(...),
+           user: User = Depends(require("compliance")), session: Session = Depends(db, scope="function")) -> Response:
+    call, _ = load_call(session, user, call_id)
+    if not reason.strip():
+        raise HTTPException(400, "give a reason for showing the personal data (it goes into the audit trail)")
+    state = state_of(request)
+    minutes = state.settings.web.unmask_minutes
+    audit.append(session, "pii_unmask", actor=user.username, call_id=call.id,
+                 recording_sha256=call.recording_sha256, payload={"reason": reason.strip(), "minutes": minutes})
+    data = session_data(request)
+    now = time.time()
+    data.unmasked = {k: v for k, v in data.unmasked.items() if v > now}
+    data.unmasked[call.id] = now + minutes * 60
+    response = _done(request, f"/calls/{call.id}")
+    state.codec.write(response, data)
+    return response
+
+
+@router.post("/items/{item_id}/verdicts")
+def verdict(request: Request, item_id: int, finding_id: int | None = Form(None), decision: str = Form(...),
+            reason_code: str = Form(""), comment: str = Form(""), category: str = Form(""),
+            user: User = Depends(require(*REVIEWERS)), session: Session = Depends(db, scope="function")) -> Response:
+    if finding_id is None:
+        saved = queue.record_sample_verdict(session, item_id, user, decision, category.strip() or None,
+                                            reason_code, comment)
+    else:
+        saved = queue.record_verdict(session, item_id, finding_id, user, decision, reason_code, comment)
+    item = queue.get_item(session, item_id)
+    anchor = f"#finding-{finding_id}" if finding_id else ""
+    return _done(request, f"/calls/{item.call_id}{anchor}",
+                 {"finding_id": finding_id, "decision": saved.decision, "stage": saved.stage})
+
+
+@router.post("/items/{item_id}/submit")
+def submit(request: Request, item_id: int, user: User = Depends(require(*REVIEWERS)),
+           session: Session = Depends(db, scope="function")) -> Response:
+    item = queue.submit(session, item_id, user)
+    return _done(request, f"/calls/{item.call_id}", {"status": item.status, "stage": item.stage})
+
+
+@router.post("/items/{item_id}/appeal")
+def appeal(request: Request, item_id: int, reason: str = Form(...), user: User = Depends(current_user),
+           session: Session = Depends(db, scope="function")) -> Response:
+    window = state_of(request).settings.queue.appeal_window_days
+    row = queue.appeal(session, item_id, user, reason, window_days=window)
+    item = queue.get_item(session, item_id)
+    return _done(request, f"/calls/{item.call_id}", {"status": item.status, "appeal_id": row.id})
+
+
+@router.post("/items/{item_id}/decide")
+async def decide(request: Request, item_id: int, comment: str = Form(""), reason_code: str = Form(""),
+                 user: User = Depends(require("supervisor")), session: Session = Depends(db, scope="function")) -> Response:
+    form = await request.form()
+    # one radio group per disputed finding: decision_<finding id> = confirmed | false_positive
+    decisions = {int(key.split("_", 1)[1]): str(value) for key, value in form.items()
+                 if key.startswith("decision_") and key.split("_", 1)[1].isdigit()}
+    item = queue.supervisor_decide(session, item_id, user, decisions, reason_code=reason_code, comment=comment)
+    return _done(request, f"/calls/{item.call_id}", {"status": item.status, "outcome": item.outcome})
+
+
+@router.post("/appeals/{appeal_id}/rule")
+def rule_appeal(request: Request, appeal_id: int, ruling: str = Form(...), comment: str = Form(""),
+                return_to: str = Form(""), user: User = Depends(require("supervisor")), session: Session = Depends(db, scope="function")) -> Response:
+    row = queue.rule_appeal(session, appeal_id, user, ruling, comment)
+    item = queue.get_item(session, row.item_id)
+    return _done(request, return_to if return_to.startswith("/supervisor") else f"/calls/{item.call_id}",
+                 {"status": item.status, "outcome": item.outcome, "ruling": row.ruling})

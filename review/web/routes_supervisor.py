@@ -1,0 +1,33 @@
+"""Supervisor views: second reviews and disagreements, appeals, overdue items, summaries."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from review import queue
+from review.store.models import User
+from review.web import supervisor_view as sv
+from review.web.deps import db, render, require
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/supervisor")
+def supervisor(request: Request, tab: str = "second", user: User = Depends(require("supervisor", "compliance")),
+               session: Session = Depends(db, scope="function")) -> Response:
+    tab = tab if tab in sv.TABS else "second"
+    context: dict[str, object] = {"tab": tab, "tabs": sv.TABS, "stats": queue.stats(session),
+                                  "can_rule": user.role in ("supervisor", "admin")}
+    if tab == "second":
+        context["rows"] = sv.second_reviews(session)
+    elif tab == "overdue":
+        context["rows"] = sv.overdue_items(session)
+    elif tab == "appeals":
+        context["appeals"] = sv.pending_appeals(session)
+    elif tab == "agents":
+        context["agents"] = sv.agent_summary(session)
+    else:
+        context["rules"] = sv.rule_summary(session)
+    return render(request, "supervisor.html", context)

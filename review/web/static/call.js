@@ -1,0 +1,129 @@
+// The call page: seek the recording from the transcript, the findings and the picture;
+// keyboard shortcuts; verdict forms saved in place so the audio keeps playing.
+(function () {
+  "use strict";
+  var player = document.getElementById("player");
+  var picture = document.getElementById("picture");
+  var call = document.getElementById("call");
+  if (!player || !call) { return; }
+  var allFindings = Array.prototype.slice.call(document.querySelectorAll("article.finding[data-finding]"));
+  // n/p walk the findings the reviewer has to decide (all of them when there is nothing to decide)
+  var toDecide = allFindings.filter(function (f) { return f.querySelector("form.verdict-form"); });
+  var findings = toDecide.length ? toDecide : allFindings;
+  var lines = Array.prototype.slice.call(document.querySelectorAll("li.line"));
+  var current = -1;
+
+  function seek(seconds, play) {
+    var t = Math.max(0, Number(seconds) || 0);
+    player.currentTime = t;
+    if (play) {
+      var started = player.play();
+      if (started && started.catch) { started.catch(function () { /* autoplay refused: seeking is enough */ }); }
+    }
+  }
+
+  function select(index, andSeek) {
+    if (!findings.length) { return; }
+    current = (index + findings.length) % findings.length;
+    findings.forEach(function (f, i) { f.classList.toggle("current", i === current); });
+    var card = findings[current];
+    card.scrollIntoView({ block: "nearest" });
+    var id = card.dataset.finding;
+    document.querySelectorAll("mark.hit").forEach(function (m) {
+      m.classList.toggle("current", (" " + m.dataset.findings + " ").indexOf(" " + id + " ") >= 0);
+    });
+    if (andSeek && card.dataset.start !== "") { seek(card.dataset.start, true); }
+  }
+
+  function indexOfFinding(id) {
+    for (var i = 0; i < findings.length; i++) { if (findings[i].dataset.finding === id) { return i; } }
+    return -1;
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) { return; }
+    var mark = target.closest("mark.hit");
+    if (mark) {
+      var id = mark.dataset.findings.split(" ")[0];
+      var i = indexOfFinding(id);
+      if (i >= 0) { select(i, true); return; }
+      var other = document.getElementById("finding-" + id);
+      if (other && other.dataset.start !== "") { seek(other.dataset.start, true); return; }
+    }
+    var button = target.closest(".seek");
+    if (button) {
+      var card = button.closest("article.finding[data-finding]");
+      if (card && findings.indexOf(card) >= 0) { select(findings.indexOf(card), true); } else { seek(button.dataset.start, true); }
+      return;
+    }
+    var line = target.closest("li.line");
+    if (line && !target.closest("form")) { seek(line.dataset.start, true); }
+  });
+
+  if (picture) {
+    picture.addEventListener("click", function (event) {
+      var rect = picture.getBoundingClientRect();
+      var duration = isFinite(player.duration) && player.duration > 0 ? player.duration : Number(call.dataset.duration);
+      seek(((event.clientX - rect.left) / rect.width) * duration, true);
+    });
+  }
+
+  player.addEventListener("timeupdate", function () {
+    var t = player.currentTime;
+    lines.forEach(function (line) {
+      line.classList.toggle("playing", t >= Number(line.dataset.start) && t < Number(line.dataset.end));
+    });
+  });
+
+  function saveVerdict(form) {
+    var status = form.querySelector(".saved");
+    var body = new FormData(form);
+    fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch", "Accept": "application/json", "X-CSRF-Token": document.body.dataset.csrf }
+    }).then(function (response) {
+      return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+    }).then(function (result) {
+      if (result.ok) {
+        status.textContent = "saved: " + String(result.data.decision).replace("_", " ");
+        form.classList.remove("failed");
+        form.closest("article").dataset.decision = result.data.decision;
+      } else {
+        status.textContent = result.data.detail || result.data.error || "not saved";
+        form.classList.add("failed");
+      }
+    }).catch(function () {
+      status.textContent = "not saved: the server did not answer";
+      form.classList.add("failed");
+    });
+  }
+
+  document.querySelectorAll("form.verdict-form").forEach(function (form) {
+    form.addEventListener("submit", function (event) { event.preventDefault(); saveVerdict(form); });
+  });
+
+  function decide(decision) {
+    if (current < 0) { select(0, false); }
+    var form = findings[current] && findings[current].querySelector("form.verdict-form");
+    if (!form) { return; }
+    var radio = form.querySelector("input[name=decision][value=" + decision + "]");
+    if (radio) { radio.checked = true; }
+    saveVerdict(form);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    // typing in a form field, or the player's own controls, keep their keys
+    if (target instanceof Element && (target.closest("input, textarea, select") || target === player)) { return; }
+    switch (event.key) {
+      case " ": event.preventDefault(); if (player.paused) { player.play(); } else { player.pause(); } break;
+      case "n": select(current + 1, true); break;
+      case "p": select(current - 1, true); break;
+      case "c": decide("confirmed"); break;
+      case "x": case "r": decide("false_positive"); break;
+      default: return;
+    }
+  });
+})();

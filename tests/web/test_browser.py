@@ -1,0 +1,149 @@
+"""End to end in Debian's Chromium: sign in, claim, seek by clicking a finding, decide, second review,
+appeal and ruling. Leaves a screenshot of the call page in tests/artifacts/."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import CALL_ID, PASSWORD, WebEnv
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMIUM.exists(), reason="apt-get install chromium")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(web_env: WebEnv) -> Iterator[str]:
+    import uvicorn
+
+    from review.web import create_app
+
+    port = _free_port()
+    app = create_app(web_env.settings, session_factory=web_env.factory)
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def _sign_in(browser, base: str, username: str):  # type: ignore[no-untyped-def]
+    # the test's own probes (wait_for_function) are eval; the page's CSP rightly forbids that
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=True).new_page()
+    page.set_default_timeout(15000)
+    page.goto(f"{base}/queue")
+    assert "/login" in page.url  # not signed in: sent to sign in first
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/queue")
+    return page
+
+
+def _current_time(page) -> float:  # type: ignore[no-untyped-def]
+    return float(page.evaluate("document.getElementById('player').currentTime"))
+
+
+def test_review_in_a_real_browser(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    alice = _sign_in(browser, server, "alice")
+    alice.click("#claim-next")
+    alice.wait_for_url(f"{server}/calls/{CALL_ID}")
+    alice.wait_for_function("document.getElementById('player').readyState >= 1")
+    assert abs(float(alice.evaluate("document.getElementById('player').duration")) - 8.0) < 0.1
+
+    # clicking the highlighted words of a finding seeks the recording to it
+    alice.click("mark.hit >> text=让你坐牢")
+    alice.wait_for_function("document.getElementById('player').currentTime >= 5.0")
+    assert 5.0 <= _current_time(alice) < 6.5
+    prison = alice.locator("article.finding.sev-critical")
+    assert "current" in (prison.get_attribute("class") or "")
+    # clicking the picture seeks too: a quarter across is a quarter into the call
+    box = alice.locator("#picture").bounding_box()
+    assert box is not None
+    alice.evaluate("document.getElementById('player').pause()")
+    alice.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2)
+    alice.wait_for_function("Math.abs(document.getElementById('player').currentTime - 2.0) < 0.3")
+
+    # confirm the selected (critical) finding with the keyboard
+    alice.click("article.finding.sev-critical .finding-seek")
+    alice.keyboard.press("c")
+    prison.locator(".saved").filter(has_text="saved: confirmed").wait_for()
+    # reject the other with the form: false positive and a reason
+    family = alice.locator("article.finding.sev-major")
+    family.locator("input[value=false_positive]").check()
+    family.locator("select[name=reason_code]").select_option("context")
+    family.locator("input[name=comment]").fill("advice, not a threat")
+    family.locator("button[type=submit]").click()
+    family.locator(".saved").filter(has_text="saved: false positive").wait_for()
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    alice.screenshot(path=str(ARTIFACTS / "call_page.png"), full_page=True)
+
+    alice.click("#submit-review")
+    alice.wait_for_load_state()
+    assert "second review pending" in alice.locator("#item-state").inner_text()
+
+    # a second, different reviewer agrees (keyboard again)
+    bob = _sign_in(browser, server, "bob")
+    bob.click("#claim-next")
+    bob.wait_for_url(f"{server}/calls/{CALL_ID}")
+    assert "second review in progress" in bob.locator("#item-state").inner_text()
+    assert bob.locator("form.verdict-form").count() == 1
+    bob.keyboard.press("n")  # the one finding under second review
+    bob.wait_for_function("document.getElementById('player').currentTime >= 5.0")
+    bob.keyboard.press("c")
+    bob.locator("article.finding.sev-critical .saved").filter(has_text="saved: confirmed").wait_for()
+    bob.click("#submit-review")
+    bob.wait_for_load_state()
+    assert "violation" in bob.locator("#item-state").inner_text()
+
+    # the team lead appeals, a supervisor rules
+    lee = _sign_in(browser, server, "lee")
+    lee.goto(f"{server}/calls/{CALL_ID}")
+    lee.fill(".appeal-form input[name=reason]", "the customer was joking along")
+    lee.click(".appeal-form button[type=submit]")
+    lee.wait_for_selector("#appeal")
+    assert "Waiting for a supervisor" in lee.locator("#appeal").inner_text()
+
+    sam = _sign_in(browser, server, "sam")
+    sam.click("header.top nav >> text=Supervisor")
+    sam.click("nav.tabs >> text=Appeals")
+    row = sam.locator("tr[data-appeal]")
+    assert "the customer was joking along" in row.inner_text()
+    row.locator("input[value=overturned]").check()
+    row.locator("input[name=comment]").fill("banter, no threat")
+    row.locator("button[type=submit]").click()
+    sam.wait_for_selector("text=No appeal waits for a ruling.")
+    sam.goto(f"{server}/calls/{CALL_ID}")
+    assert "overturned" in sam.locator("#appeal").inner_text()
+    assert "no violation" in sam.locator("#item-state").inner_text()

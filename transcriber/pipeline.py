@@ -1,0 +1,297 @@
+"""Recording in, Transcript out: decode -> split channels -> VAD -> route -> decode -> normalise.
+
+Each channel of a stereo call is transcribed on its own. Voice activity detection cuts a channel
+into speech chunks (turns); the chunks are packed back to back into windows of at most 28 s, so
+Whisper never spends time on silence or hold music, and every word is mapped back to the chunk
+it came from. A segment never spans two turns, keeps its true time, and the two channels are
+merged in time order with their roles.
+
+Recordings are read in pieces of a few minutes, cut at the quietest moment, so memory stays
+bounded for calls of many hours.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from callqa.config import TranscriberSettings
+from callqa.errors import TranscriptionError
+from transcriber import audio as audio_io
+from transcriber.acoustic import AcousticCollector
+from transcriber.backends import Backend, DecodeOptions, RawSegment, create_backend
+from transcriber.dialects import DialectRegistry, Route, route
+from transcriber.models import model_available, resolve_model
+from transcriber.normalize import clean_text, is_chinese, is_hallucination, low_confidence, to_simplified
+from transcriber.schema import Segment, Transcript, Word, validate
+from transcriber.vad import SpeechChunk, VadSettings, pack_windows, speech_chunks
+
+SR = audio_io.SAMPLE_RATE
+PIECE_S = 300.0  # process long recordings this many seconds at a time
+READ_S = 60.0
+CUT_SEARCH_S = 30.0  # look this far back from a piece's end for the quietest place to cut
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+@dataclass
+class _Piece:
+    offset: int  # first sample of the piece in the recording
+    channels: dict[str, np.ndarray]  # role -> mono samples
+
+
+def _quiet_cut(buf: np.ndarray, target: int) -> int:
+    """The sample near ``target`` where all channels are quietest (a 100 ms frame)."""
+    frame = SR // 10
+    lo = max(target // 2, target - int(CUT_SEARCH_S * SR))
+    region = np.abs(buf[:, lo:target]).max(axis=0)
+    frames = region[: (region.size // frame) * frame].reshape(-1, frame).mean(axis=1)
+    if frames.size == 0:
+        return target
+    latest = frames.size - 1 - int(np.argmin(frames[::-1]))  # of equally quiet places, the last
+    return lo + latest * frame + frame // 2
+
+
+def _pieces(path: Path, roles: Callable[[np.ndarray], dict[str, np.ndarray]]) -> Iterator[_Piece]:
+    piece = int(PIECE_S * SR)
+    buf: np.ndarray | None = None
+    offset = 0
+    for block in audio_io.iter_blocks(path, SR, READ_S):
+        buf = block if buf is None else np.concatenate([buf, block], axis=1)
+        if buf.shape[1] >= piece + int(READ_S * SR) // 2:
+            cut = _quiet_cut(buf, piece)
+            yield _Piece(offset, roles(buf[:, :cut]))
+            offset += cut
+            buf = buf[:, cut:]
+    if buf is not None and buf.shape[1]:
+        yield _Piece(offset, roles(buf))
+
+
+class Transcriber:
+    """Loads models lazily, once per process, and reuses them for every call."""
+
+    def __init__(
+        self, settings: TranscriberSettings, model_cache: Path, registry: DialectRegistry | None = None
+    ) -> None:
+        self.settings = settings
+        self.model_cache = Path(model_cache)
+        self.registry = registry or DialectRegistry.load(settings.dialects_file or None)
+        self.vad = VadSettings()
+        self._backends: dict[str, Backend] = {}
+
+    # -- models -----------------------------------------------------------------------------
+    def _available(self, model: str) -> bool:
+        return model_available(model, self.settings, self.model_cache)
+
+    def backend(self, model: str) -> Backend:
+        if model not in self._backends:
+            path = resolve_model(model, self.settings, self.model_cache)
+            s = self.settings
+            self._backends[model] = create_backend(s.backend, path, model, s.compute_type, s.threads)
+        return self._backends[model]
+
+    def model_for(self, dialect: str | None = None) -> str:
+        if dialect is None or dialect not in self.registry.dialects:
+            return self.settings.model
+        return self.registry.pick_model(self.registry.dialects[dialect], self._available, self.settings.model)[0]
+
+    def model_key(self, dialect: str | None = None) -> str:
+        """``backend:model:compute_type`` of what transcribes calls of ``dialect`` (None: the default)."""
+        # openai-whisper computes in float32 on CPU whatever transcriber.compute_type says
+        compute = "float32" if self.settings.backend == "openai-whisper" else self.settings.compute_type
+        return f"{self.settings.backend}:{self.model_for(dialect)}:{compute}"
+
+    # -- one call ---------------------------------------------------------------------------
+    def transcribe(self, path: str | Path, call_id: str, metadata: Mapping[str, Any] | None = None) -> Transcript:
+        """Transcribe one recording. Raises AudioDecodeError (bad file) or TranscriptionError."""
+        path = Path(path)
+        meta: dict[str, Any] = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in (metadata or {}).items()}
+        info = audio_io.probe(path)
+        s = self.settings
+        stereo = info.channels >= 2 and max(s.agent_channel, s.customer_channel) < info.channels
+        layout: dict[str, bool] = {"stereo": stereo}
+
+        def roles(block: np.ndarray) -> dict[str, np.ndarray]:
+            if layout["stereo"]:
+                split = audio_io.split_channels(block, s.agent_channel, s.customer_channel)
+                if split is not None:
+                    return split
+                layout["stereo"] = False  # the same signal on both sides: one voice track
+            return {"unknown": block.mean(axis=0) if block.shape[0] > 1 else block[0]}
+
+        acoustic = AcousticCollector()
+        segments: list[Segment] = []
+        chosen: Route | None = None
+        samples = 0
+        capped = 0
+        for piece in _pieces(path, roles):
+            samples = piece.offset + next(iter(piece.channels.values())).size
+            chunks = {role: speech_chunks(x, self.vad, role) for role, x in piece.channels.items()}
+            if chosen is None:
+                chosen = self._route(meta, piece, chunks)
+            found, n_capped = self._transcribe_piece(piece, chunks, chosen)
+            capped += n_capped
+            segments.extend(found)
+            for role in ("agent", "customer"):
+                if role in chunks:
+                    acoustic.add_speech(role, [c.trimmed(self.vad.pad_s, piece.offset) for c in chunks[role]])
+            for seg in found:
+                if seg.role == "agent":
+                    a, b = int(seg.start * SR) - piece.offset, int(seg.end * SR) - piece.offset
+                    level = audio_io.rms_dbfs(piece.channels["agent"][max(a, 0) : b])
+                    acoustic.add_agent_level(seg.start, seg.end, level)
+        assert chosen is not None  # iter_blocks yields at least one block or raises
+        segments.sort(key=lambda seg: (seg.start, seg.end))
+        duration = samples / SR
+        meta = json.loads(json.dumps(meta, default=str))  # whatever a sidecar held, as JSON
+        started_at = meta.get("started_at")
+        stereo_final = layout["stereo"]
+        meta["routing"] = chosen.as_metadata()
+        meta["acoustic"] = acoustic.result(duration) if stereo_final else None
+        if capped:
+            meta["decode_capped_windows"] = capped
+        transcript = Transcript(
+            call_id=call_id,
+            started_at=started_at if isinstance(started_at, str) and _ISO.match(started_at) else None,
+            duration_s=round(duration, 3),
+            language=chosen.language or "unknown",
+            dialect=chosen.dialect,
+            backend=s.backend,
+            model=chosen.model,
+            channels={"agent": s.agent_channel, "customer": s.customer_channel} if stereo_final else None,
+            segments=segments,
+            metadata=meta,
+        )
+        validate(transcript.to_dict(), f"transcript of {path}")
+        return transcript
+
+    def _route(self, metadata: dict[str, Any], piece: _Piece, chunks: dict[str, list[SpeechChunk]]) -> Route:
+        def detect() -> tuple[str, float] | None:
+            # the first 30 s of speech, whichever side speaks first
+            ordered = sorted((c.start, role, c) for role, cs in chunks.items() for c in cs)
+            parts, total = [], 0
+            for _, role, c in ordered:
+                parts.append(piece.channels[role][c.start : c.end])
+                total += c.end - c.start
+                if total >= 30 * SR:
+                    break
+            if not parts:
+                return None
+            return self.backend(self.settings.model).detect_language(np.concatenate(parts)[: 30 * SR])
+
+        return route(
+            self.registry, metadata, self._available, detect, self.settings.default_language, self.settings.model
+        )
+
+    def _language_for(self, backend: Backend, chosen: Route) -> str | None:
+        languages = getattr(backend, "languages", None)
+        if chosen.language and languages and chosen.language not in languages:
+            return chosen.fallback_language or ("en" if languages == ["en"] else chosen.language)
+        return chosen.language
+
+    def _decode_window(self, backend: Backend, window: np.ndarray, language: str | None, prompt: str | None) -> tuple[list[RawSegment], bool]:
+        """Decode one window with temperature fallback, giving up on further temperatures after
+        ``max_decode_seconds_per_segment`` (a Minnan clip forced to zh once looped for 34 s)."""
+        s = self.settings
+        seconds = window.size / SR
+        started = time.monotonic()
+        best: list[RawSegment] | None = None
+        best_score = -np.inf
+        temperatures = DecodeOptions().temperature
+        for i, temperature in enumerate(temperatures):
+            if i and time.monotonic() - started > s.max_decode_seconds_per_segment:
+                return best or [], True
+            options = DecodeOptions(
+                language=language, beam_size=s.beam_size, initial_prompt=prompt, temperature=(temperature,),
+                word_timestamps=True, max_new_tokens=min(224, int(12 * seconds) + 48),
+            )  # fmt: skip
+            try:
+                result = backend.transcribe(window, options).segments
+            except (RuntimeError, ValueError) as exc:
+                raise TranscriptionError(f"{backend.name} failed on a {seconds:.1f} s window ({exc})") from exc
+            failed = [
+                r for r in result
+                if r.compression_ratio > options.compression_ratio_threshold
+                or (r.avg_logprob < options.log_prob_threshold and r.no_speech_prob < options.no_speech_threshold)
+            ]  # fmt: skip
+            score = min((r.avg_logprob for r in result), default=0.0) - (10.0 if failed else 0.0)
+            if best is None or score > best_score:
+                best, best_score = result, score
+            if not failed:
+                break
+        return best or [], False
+
+    def _transcribe_piece(
+        self, piece: _Piece, chunks: dict[str, list[SpeechChunk]], chosen: Route
+    ) -> tuple[list[Segment], int]:
+        merged = sorted((c for found in chunks.values() for c in found), key=lambda c: (c.start, c.end))
+        if not merged:
+            return [], 0
+        backend = self.backend(chosen.model)
+        language = self._language_for(backend, chosen)
+        out: list[Segment] = []
+        capped = 0
+        for window in pack_windows(merged, self.vad.window_s):
+            packed = np.concatenate([piece.channels[c.role][c.start : c.end] for c in window])
+            raw, was_capped = self._decode_window(backend, packed, language, chosen.initial_prompt)
+            capped += was_capped
+            out.extend(self._to_segments(raw, window, language, piece.offset))
+        return out, capped
+
+    def _to_segments(
+        self, raw: list[RawSegment], window: list[SpeechChunk], language: str | None, offset: int
+    ) -> list[Segment]:
+        """Map packed-window times back to the recording, splitting segments at turn boundaries."""
+        starts = np.cumsum([0] + [c.end - c.start for c in window]) / SR
+
+        def chunk_of(t: float) -> int:
+            index = int(np.searchsorted(starts, t, side="right")) - 1
+            return min(max(index, 0), len(window) - 1)
+
+        def real(t: float, k: int) -> float:
+            c = window[k]
+            t = min(max(t, starts[k]), starts[k + 1])
+            return round(float((offset + c.start) / SR + t - starts[k]), 3)
+
+        out: list[Segment] = []
+        for r in raw:
+            groups: list[tuple[int, list[Word]]] = []
+            if r.words:
+                for raw_word in r.words:
+                    k = chunk_of((raw_word.start + raw_word.end) / 2)
+                    word = Word(real(raw_word.start, k), real(raw_word.end, k), raw_word.word,
+                                round(float(raw_word.probability), 3))  # fmt: skip
+                    if groups and groups[-1][0] == k:
+                        groups[-1][1].append(word)
+                    else:
+                        groups.append((k, [word]))
+            for k, words in groups or [(chunk_of((r.start + r.end) / 2), [])]:
+                text = "".join(w.word for w in words) if words else r.text
+                cleaned = clean_text(text, language)
+                if not cleaned or is_hallucination(cleaned):
+                    continue
+                start = words[0].start if words else real(r.start, k)
+                end = words[-1].end if words else real(r.end, k)
+                probs = [w.probability for w in words] or None
+                if words:
+                    for w in words:
+                        w.word = to_simplified(w.word) if is_chinese(language) else w.word
+                out.append(
+                    Segment(
+                        role=window[k].role,  # type: ignore[arg-type]
+                        start=start,
+                        end=max(end, start),
+                        text=cleaned,
+                        avg_logprob=round(r.avg_logprob, 4),
+                        no_speech_prob=round(r.no_speech_prob, 4),
+                        words=words if words and "".join(w.word for w in words).strip() == cleaned else None,
+                        low_confidence=low_confidence(r.avg_logprob, r.no_speech_prob, r.compression_ratio, probs),
+                    )
+                )
+        return out
