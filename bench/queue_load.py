@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import Engine, create_engine, func, select, text  # noqa: E402
+from sqlalchemy import Engine, create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from review import audit, queue  # noqa: E402
@@ -69,7 +69,7 @@ def seed(engine: Engine, items: int, reviewers: int) -> float:
     base = datetime(2026, 11, 1, tzinfo=UTC)
     doc = {"call_id": "x", "segments": [], "language": "zh"}
     with engine.begin() as conn:
-        conn.execute(User.__table__.insert(), [
+        conn.execute(insert(User), [
             {"username": f"rev{i:02d}", "password_hash": "", "role": "reviewer", "languages": "", "skills": "",
              "review_teams": "", "active": True, "created_at": base, "agent_id": f"RA{i:02d}"}
             for i in range(reviewers)])
@@ -79,21 +79,21 @@ def seed(engine: Engine, items: int, reviewers: int) -> float:
         urgent = {i: rng.random() < 0.03 for i in ids}
         created = {i: base + timedelta(seconds=i) for i in ids}
         with engine.begin() as conn:
-            conn.execute(Call.__table__.insert(), [
+            conn.execute(insert(Call), [
                 {"id": f"call{i:07d}", "recording_sha256": f"{i:064x}", "recording_path": f"/rec/{i}.wav",
                  "agent_id": f"A{i % 300:03d}", "team": f"T{i % 12}", "language": "zh", "dialect": "mandarin",
                  "status": "screened", "metadata_json": {}, "created_at": created[i]} for i in ids])
-            conn.execute(Transcript.__table__.insert(), [
+            conn.execute(insert(Transcript), [
                 {"id": i + 1, "call_id": f"call{i:07d}", "model_key": "faster-whisper:base:int8",
                  "backend": "faster-whisper", "model": "base", "document": doc, "created_at": created[i]}
                 for i in ids])
-            conn.execute(Screening.__table__.insert(), [
+            conn.execute(insert(Screening), [
                 {"id": i + 1, "call_id": f"call{i:07d}", "transcript_id": i + 1, "pack": "cn", "pack_version": "1",
                  "created_at": created[i]} for i in ids])
-            conn.execute(Finding.__table__.insert(), [
+            conn.execute(insert(Finding), [
                 {"id": i + 1, "screening_id": i + 1, "call_id": f"call{i:07d}", "rule_id": "R1", "category": "threat",
                  "severity": sev[i], "urgent": urgent[i], "evidence": "", "citation": ""} for i in ids])
-            conn.execute(ReviewItem.__table__.insert(), [
+            conn.execute(insert(ReviewItem), [
                 {"call_id": f"call{i:07d}", "kind": "flagged", "urgent": urgent[i],
                  "severity_rank": {"critical": 3, "major": 2, "minor": 1}[sev[i]], "status": "open",
                  "stage": "first", "category": "threat", "team": f"T{i % 12}", "agent_id": f"A{i % 300:03d}",
@@ -251,7 +251,8 @@ def main() -> None:
         else:
             parser.error(f"unknown backend {name!r}; use postgresql or sqlite")
         print(json.dumps(results[name], indent=1), flush=True)
-    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+    results["machine"] = {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 1),
+                          "python": platform.python_version(),
                           "platform": platform.platform(), "at": datetime.now(UTC).isoformat(timespec="seconds")}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")

@@ -192,6 +192,13 @@ def _check_contents(files: dict[str, Any], entries: list[dict[str, Any]], result
         keys = ("finding_id", "stage", "decision", "category", "reason_code", "comment")
         if logged_v is None or any(logged_v.get(k) != v[k] for k in keys):
             result.problems.append(f"review.json: verdict {v['id']} differs from its last 'verdict' chain entry")
+    for a in files["review.json"]["appeals"]:
+        if not seen("appeal", "appeal_id", a["id"]) or not seen("appeal", "reason", a["reason"]):
+            result.problems.append(f"review.json: appeal {a['id']} differs from its 'appeal' chain entry")
+        if a["ruling"] is not None and not any(
+                e["kind"] == "ruling" and e["payload"].get("appeal_id") == a["id"]
+                and e["payload"].get("ruling") == a["ruling"] for e in entries):
+            result.problems.append(f"review.json: the ruling on appeal {a['id']} differs from its 'ruling' chain entry")
 
 
 def verify_pack(path: Path, *, recording: Path | None = None) -> PackVerifyResult:

@@ -341,25 +341,29 @@ def verdicts_of(session: Session, item_id: int) -> list[Verdict]:
     return list(session.execute(select(Verdict).where(Verdict.item_id == item_id).order_by(Verdict.id)).scalars())
 
 
-def effective_decisions(session: Session, item: ReviewItem) -> dict[int | None, str]:
+def effective_decisions(session: Session, item: ReviewItem,
+                        verdicts: list[Verdict] | None = None) -> dict[int | None, str]:
     """finding id (None for a sample) -> the decision of the latest stage that decided it."""
     best: dict[int | None, tuple[int, str]] = {}
-    for v in verdicts_of(session, item.id):
+    for v in verdicts if verdicts is not None else verdicts_of(session, item.id):
         rank = _STAGE_ORDER.get(v.stage, 0)
         if v.finding_id not in best or rank >= best[v.finding_id][0]:
             best[v.finding_id] = (rank, v.decision)
     return {k: d for k, (_, d) in best.items()}
 
 
-def outcome_of(session: Session, item: ReviewItem) -> str:
-    decisions = effective_decisions(session, item).values()
+def outcome_of(session: Session, item: ReviewItem, verdicts: list[Verdict] | None = None) -> str:
+    decisions = effective_decisions(session, item, verdicts).values()
     return "violation" if any(d in ("confirmed", "violation") for d in decisions) else "no_violation"
 
 
-def _critical_confirmed(session: Session, item: ReviewItem) -> list[Finding]:
+def _critical_confirmed(session: Session, item: ReviewItem, verdicts: list[Verdict] | None = None,
+                        findings: list[Finding] | None = None) -> list[Finding]:
     """Findings the first reviewer confirmed that are critical: these need four eyes."""
-    confirmed = {v.finding_id for v in verdicts_of(session, item.id) if v.stage == "first" and v.decision == "confirmed"}
-    return [f for f in current_findings(session, item.call_id) if f.id in confirmed and f.severity == "critical"]
+    verdicts = verdicts if verdicts is not None else verdicts_of(session, item.id)
+    confirmed = {v.finding_id for v in verdicts if v.stage == "first" and v.decision == "confirmed"}
+    findings = findings if findings is not None else current_findings(session, item.call_id)
+    return [f for f in findings if f.id in confirmed and f.severity == "critical"]
 
 
 # ---------------------------------------------------------------- submitting
@@ -376,11 +380,15 @@ def submit(session: Session, item_id: int, user: User, *, now: datetime | None =
     now = now_utc(now)
     item = _held_item(session, item_id, user, now)
     stage = item.stage
-    mine = {v.finding_id: v for v in verdicts_of(session, item_id) if v.stage == stage}
+    # read once: a submit runs often under load and each query is a round trip
+    verdicts = verdicts_of(session, item_id)
+    findings = current_findings(session, item.call_id) if item.kind == "flagged" else []
+    critical = _critical_confirmed(session, item, verdicts, findings)
+    mine = {v.finding_id: v for v in verdicts if v.stage == stage}
     if stage == "first":
-        needed: set[int | None] = {None} if item.kind == "sample" else {f.id for f in current_findings(session, item.call_id)}
+        needed: set[int | None] = {None} if item.kind == "sample" else {f.id for f in findings}
     else:
-        needed = {f.id for f in _critical_confirmed(session, item)}
+        needed = {f.id for f in critical}
     missing = sorted(str(n) for n in needed - set(mine))
     if missing:
         what = "a sample verdict" if item.kind == "sample" else f"verdicts on finding(s) {', '.join(missing)}"
@@ -389,11 +397,11 @@ def submit(session: Session, item_id: int, user: User, *, now: datetime | None =
     values: dict[str, Any]
     payload: dict[str, Any]
     held = [ReviewItem.status == "claimed", ReviewItem.assignee_id == user.id, ReviewItem.stage == stage]
-    if stage == "first" and item.kind == "flagged" and _critical_confirmed(session, item):
+    if stage == "first" and item.kind == "flagged" and critical:
         values = {**done, "status": "open", "stage": "second", "first_reviewer_id": user.id}
         event, payload = "submitted", {"stage": "first", "next": "second_review"}
     elif stage == "first":
-        values = {**done, "status": "final", "first_reviewer_id": user.id, "outcome": outcome_of(session, item),
+        values = {**done, "status": "final", "first_reviewer_id": user.id, "outcome": outcome_of(session, item, verdicts),
                   "decided_at": now}
         event, payload = "submitted", {"stage": "first", "outcome": values["outcome"]}
     else:

@@ -90,7 +90,8 @@ def is_chinese(language: str | None) -> bool:
 
 
 def clean_text(text: str, language: str | None) -> str:
-    text = unicodedata.normalize("NFC", text).strip()
+    # U+FFFD: a character Whisper split across tokens and never finished
+    text = unicodedata.normalize("NFC", text).replace("\ufffd", "").strip()
     if is_chinese(language) or re.search(r"[\u4e00-\u9fff]", text):
         text = to_simplified(text)
     return collapse_repetitions(text).strip()

@@ -16,7 +16,7 @@ class VadSettings:
     threshold: float = 0.5
     min_speech_s: float = 0.25  # shorter blips (clicks, line noise) are dropped
     min_silence_s: float = 1.0  # a pause this long ends a turn
-    pad_s: float = 0.3  # kept around each chunk so word edges are not clipped
+    pad_s: float = 0.5  # kept around each chunk: clipping even 0.1 s of onset changed words (希望 -> 洗澡)
     window_s: float = 28.0  # packed speech per Whisper window (30 s max, a margin for padding)
 
 

@@ -75,7 +75,7 @@ def _register_queue(app: typer.Typer) -> None:
         kind: str = typer.Option(None, "--kind", help="flagged or sample."),
         as_json: bool = typer.Option(False, "--json", help="Print the item as JSON."),
     ) -> None:
-        """Claim the next item you may review (takes a lease of queue.lease_seconds)."""
+        """Claim the next item you may review (a lease of queue.lease_seconds); exits 1 when there is none."""
         from review.queue import claim_next
 
         settings = load_settings()

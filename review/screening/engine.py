@@ -6,12 +6,12 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from review.screening.history import CallHistory, parse_time
+from review.screening.history import CallHistory
 from review.screening.match import CallText, PhraseHit, PhraseMatcher, evidence_span, hit_counts
 from review.screening.normalize import SEPARATOR
 from review.screening.rules import Rule, RulePack
@@ -54,6 +54,8 @@ class _Compiled:
     first: set[int] = field(default_factory=set)
     then: set[int] = field(default_factory=set)
     groups: list[set[int]] = field(default_factory=list)
+    # phrases of which at least one must be in the call for the rule to find anything (empty: none needed)
+    trigger: frozenset[int] = frozenset()
 
 
 def _role_ok(wanted: str, role: str) -> bool:
@@ -83,6 +85,10 @@ class Screener:
                     c.groups = [{add(x, rule.homophones) for x in group} for group in p["groups"]]
                 elif rule.type == "regex":  # optional prefilter: the regex runs only when one of these is hit
                     c.main = {add(x, False) for x in p["requires"]}
+                if rule.type == "keyword" and p["match"] != "none" or rule.type == "regex":
+                    c.trigger = frozenset(c.main)
+                elif rule.type == "proximity":
+                    c.trigger = frozenset(c.first)
                 compiled.append(c)
             self._rules.append(compiled)
 
@@ -92,12 +98,15 @@ class Screener:
         by_phrase: dict[int, list[PhraseHit]] = defaultdict(list)
         for hit in self._matcher.find(call):
             by_phrase[hit.phrase].append(hit)
+        hit_phrases = by_phrase.keys()
         this_call = CallHistory.from_transcript(transcript)
         meta = transcript.get("metadata") or {}
         results = []
         for pack, compiled in zip(self.packs, self._rules, strict=True):
             findings: list[FindingResult] = []
             for c in compiled:
+                if c.trigger and c.trigger.isdisjoint(hit_phrases):
+                    continue  # the common case for most rules: none of their phrases is in the call
                 findings.extend(_evaluate(c, call, by_phrase, transcript, meta, this_call, history))
             findings.sort(key=lambda f: (f.start if f.start is not None else -1.0, f.rule_id))
             results.append(ScreenResult(pack.name, pack.version, findings, str(transcript.get("call_id", ""))))
@@ -336,8 +345,3 @@ def _span(span: Any) -> tuple[float, float]:
     except (TypeError, ValueError):
         return 0.0, 0.0
 
-
-def local_start(started_at: Any, zone_name: str | None, default_zone: str) -> datetime | None:
-    """The call's start in the debtor's zone, for display."""
-    moment = parse_time(started_at)
-    return None if moment is None else moment.astimezone(_zone(zone_name, default_zone))

@@ -153,6 +153,13 @@ class PhraseMatcher:
             self._automaton = self._build()
         data = _utf8(text)
         found = []
+        # The homophone form is three bytes a character (see normalize.homophone list) and plain
+        # English one, so a byte offset divides into a character offset; anything else decodes.
+        width = len(data) // len(text) if text and len(data) in (len(text), 3 * len(text)) else 0
+        if width:
+            for end_byte, (byte_len, char_len, values) in self._automaton.iter(data):
+                found.append(((end_byte - byte_len + 1) // width, char_len, values))
+            return found
         last_byte = last_char = 0
         for end_byte, (byte_len, char_len, values) in self._automaton.iter(data):
             start_byte = end_byte - byte_len + 1
@@ -174,17 +181,18 @@ class PhraseMatcher:
                candidates: list[tuple[int, int, tuple[tuple[int, bool], ...]]]) -> list[PhraseHit]:
         """Keep the exact hits and the homophone hits that share at least half their characters."""
         hits: list[PhraseHit] = []
-        joined, forms = call.joined, self.forms
+        joined, forms, offsets = call.joined, self.forms, call.offsets
+        new, add = tuple.__new__, hits.append  # namedtuple's own __new__ is a Python function: skip it
         for start, length, values in candidates:
             written = joined[start:start + length]
-            seg = call.segment_at(start)
-            seg_start = start - call.offsets[seg]
+            seg = bisect_right(offsets, start) - 1
+            seg_start = start - offsets[seg]
             for pid, allowed in values:
                 form = forms[pid]
                 if written == form:
-                    hits.append(PhraseHit(pid, seg, seg_start, seg_start + length, False))
+                    add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, False)))
                 elif allowed and sum(1 for a, b in zip(form, written, strict=False) if a == b) * 2 >= len(form):
-                    hits.append(PhraseHit(pid, seg, seg_start, seg_start + length, True))
+                    add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, True)))
         return hits
 
 
@@ -198,17 +206,19 @@ _ZH_NEGATION = re.compile(
     r"[^就则要]{0,3}$"
 )
 _ZH_NOT_NEGATION = re.compile(
-    r"(?:不然|要不|否则|不还|不交|不付|不给|不配合|不接|不处理|不理|不按时|不赶紧|不马上|不及时|不主动|不想办法)[^就则]{0,3}$"
+    r"(?:不然|要不|否则|不还|不交|不付|不给|不配合|不接|不处理|不理|不按时|不赶紧|不马上|不及时|不主动|不想办法|没钱|没有钱|"
+    r"还不上|还不起|不够)[^就则]{0,3}$"
 )
 # 我没说你会坐牢 / 不是说要起诉你: a denied statement, whatever follows it
 _ZH_DENIED_SPEECH = re.compile(r"(?:不是说|没说|没有说|并没有说|从没说|从来没说|不是讲|没讲)[^就则]{0,6}$")
 _ZH_A_NOT_A = re.compile(r"(.)不\1[^就则]{0,3}$")  # 信不信 / 会不会: a question, not a denial
 _EN_NEGATION = re.compile(
-    r"\b(?:not|never|no|nobody|noone|dont|doesnt|didnt|wont|cant|cannot|wouldnt|isnt|arent|wasnt|werent|"
+    r"\b(?:not|never|no one|nobody|noone|dont|doesnt|didnt|wont|cant|cannot|wouldnt|isnt|arent|wasnt|werent|"
     r"neither|nor|without)((?: [a-z0-9]+){0,3}) $"
 )
-_EN_NEW_CLAUSE = {"we", "i", "they", "ill", "well", "theyll", "if", "or", "otherwise", "unless", "then", "so",
-                  "but", "pay", "paying"}
+# "no" alone is left out on purpose: "no choice, you'll go to jail" negates nothing
+_EN_NEW_CLAUSE = {"we", "i", "they", "ill", "well", "theyll", "youll", "youre", "he", "she", "hell", "shell", "if",
+                  "or", "otherwise", "unless", "then", "so", "but", "and", "because", "pay", "paying"}
 # "I never said we would sue": a denied or reported statement, whatever clause follows
 _EN_DENIED_SPEECH = re.compile(r"\b(?:never said|didnt say|not saying|never say|not say|never told you|didnt tell you"
                                r"|didnt mean)\b(?: [a-z0-9]+){0,4} $")
@@ -237,6 +247,9 @@ def is_negated(norm_segment: str, start: int, cjk: bool) -> bool:
     return not any(word in _EN_NEW_CLAUSE for word in gap)
 
 
+_ANY_QUOTE = re.compile("[\"＂“”「」『』‘’]")
+
+
 def is_quoted(raw_segment: str, span: tuple[int, int]) -> bool:
     """True when the hit sits between quotation marks in the segment as written."""
     start, end = span
@@ -260,4 +273,5 @@ def hit_counts(call: CallText, hit: PhraseHit, negation: bool) -> bool:
         return True
     if is_negated(call.norm[hit.segment], hit.start, call.cjk):
         return False
-    return not is_quoted(call.raw[hit.segment], evidence_span(call, hit))
+    raw = call.raw[hit.segment]
+    return not (_ANY_QUOTE.search(raw) and is_quoted(raw, evidence_span(call, hit)))

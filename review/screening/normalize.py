@@ -113,7 +113,6 @@ def _latin_list() -> list[str | None]:
     return _as_list(latin_table())
 
 
-_MULTI_SPACE = re.compile(" {2,}")  # not \s: that would swallow the separator (\x1f is a space to re)
 
 
 def _numeral_value(run: str) -> str:
@@ -149,8 +148,10 @@ def normalize_call(texts: list[str], cjk: bool) -> list[str]:
     """Normalise every segment of a call; for Chinese in one pass over the joined text."""
     joined = SEPARATOR.join(texts)
     if not cjk:
-        padded = joined.translate(_latin_list()).replace(SEPARATOR, f" {SEPARATOR} ")
-        out = _MULTI_SPACE.sub(" ", f" {padded} ").split(SEPARATOR)
+        # str.split() collapses the spaces in C; the translate table has already turned every
+        # control character into a space, so \x00 can only be the mark put in here
+        words = joined.translate(_latin_list()).replace(SEPARATOR, " \x00 ").split()
+        out = (" " + " ".join(words) + " ").split("\x00")
         if len(out) == len(texts):
             return out
         return [normalize(t.replace(SEPARATOR, " "), False) for t in texts]
@@ -231,9 +232,26 @@ def homophone_table() -> dict[int, str]:
     return table
 
 
+_HOMOPHONE_SEPARATOR = "\uf8ff"
+_OTHER = "\ufffd"
+
+
 @lru_cache(maxsize=1)
 def _homophone_list() -> list[str | None]:
-    return _as_list(dict(homophone_table()))
+    """The homophone table over the whole BMP, with every character below U+0800 (one or two
+    bytes in UTF-8) given a three-byte stand-in: ASCII letters and digits their full-width
+    forms, the segment separator a private-use mark, the rest U+FFFD. Every BMP character of
+    the homophone form is then three UTF-8 bytes, which PhraseMatcher uses to turn byte
+    offsets into character offsets by division."""
+    table = _as_list(dict(homophone_table()))
+    for cp in range(0x800):
+        ch = chr(cp)
+        if ch.isascii() and ch.isalnum():
+            table[cp] = chr(cp + 0xFEE0)
+        else:
+            table[cp] = _OTHER
+    table[ord(SEPARATOR)] = _HOMOPHONE_SEPARATOR
+    return table
 
 
 def to_homophones(normalized: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from callqa.errors import RulePackError
@@ -54,6 +55,7 @@ def load_pack(name_or_path: str, extra_dir: str | os.PathLike[str] | None = None
     return pack
 
 
+@lru_cache(maxsize=256)
 def language_family(language: str | None) -> str | None:
     if not language:
         return None

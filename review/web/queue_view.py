@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from review.store.models import SEVERITY_RANK, Call, Finding, ReviewItem, User
@@ -78,23 +78,26 @@ def _conditions(f: QueueFilter) -> list[Any]:
     if f.team:
         conds.append(ReviewItem.team == f.team)
     if f.agent:
-        conds.append(ReviewItem.agent_id == f.agent)
+        # through the calls' agent index: one agent has few calls among 100,000 items
+        conds.append(ReviewItem.call_id.in_(select(Call.id).where(Call.agent_id == f.agent)))
     if f.dialect:
         conds.append(ReviewItem.dialect == f.dialect)
     if f.severity in SEVERITY_RANK:
-        conds.append(ReviewItem.severity_rank == SEVERITY_RANK[f.severity])
+        # a range, not "=": SQLite then still walks the queue index in priority order instead of sorting
+        conds.append(ReviewItem.severity_rank.between(SEVERITY_RANK[f.severity], SEVERITY_RANK[f.severity]))
     if f.overdue:
         conds.append(ReviewItem.overdue.is_(True))
     if f.rule:
-        conds.append(select(Finding.id).where(Finding.call_id == ReviewItem.call_id, Finding.rule_id == f.rule)
-                     .correlate_except(Finding).exists())
+        # IN, not a correlated EXISTS: SQLite would otherwise walk the rule's findings once per item
+        conds.append(ReviewItem.call_id.in_(select(Finding.call_id).where(Finding.rule_id == f.rule)))
     if f.date_from or f.date_to:
-        start = datetime.combine(f.date_from or date(1970, 1, 1), dtime.min, tzinfo=UTC)
-        end = datetime.combine(f.date_to or date(9999, 12, 30), dtime.max, tzinfo=UTC)
-        # a subquery of its own: the list query also joins calls, which must not swallow it
-        calls = aliased(Call)
-        conds.append(select(calls.id).where(calls.id == ReviewItem.call_id, calls.started_at >= start,
-                                            calls.started_at <= end).correlate_except(calls).exists())
+        # the day the item entered the queue (what the SLA counts from); a call's own date would need
+        # a join per item, which costs more than the whole page at 100,000 items
+        if f.date_from:
+            conds.append(ReviewItem.created_at >= datetime.combine(f.date_from, dtime.min, tzinfo=UTC))
+        if f.date_to:
+            conds.append(ReviewItem.created_at < datetime.combine(f.date_to + timedelta(days=1), dtime.min,
+                                                                  tzinfo=UTC))
     return conds
 
 
@@ -104,6 +107,15 @@ def _status_condition(f: QueueFilter, user: User) -> Any:
     if f.status in STATUS_TABS and f.status != "all":
         return ReviewItem.status == f.status
     return None
+
+
+def _priority(selective: bool) -> list[Any]:
+    """Queue order. With a selective filter the expressions hide the index (SQLite's unary +), so the
+    few matching rows are found through the filter's index and sorted, not sought along the queue."""
+    if not selective:
+        return [ReviewItem.urgent.desc(), ReviewItem.severity_rank.desc(), ReviewItem.created_at, ReviewItem.id]
+    return [(ReviewItem.urgent + 0).desc(), (ReviewItem.severity_rank + 0).desc(), ReviewItem.created_at,
+            ReviewItem.id]
 
 
 _options_cache: dict[int, tuple[float, dict[str, list[str]]]] = {}
@@ -128,15 +140,25 @@ def filter_options(session: Session, ttl_s: float = 300.0) -> dict[str, list[str
 
 def queue_page(session: Session, user: User, f: QueueFilter, page_size: int = 50) -> QueuePage:
     conds = _conditions(f)
-    counts = {status: n for status, n in session.execute(
-        select(ReviewItem.status, func.count()).where(*conds).group_by(ReviewItem.status))}
+    counts: dict[str, int] = {}
+    if f.team or f.agent or f.rule or f.dialect or f.overdue:
+        # these filters read the rows anyway: count statuses and overdue items in the same pass
+        overdue_count = 0
+        for status, n, late in session.execute(
+                select(ReviewItem.status, func.count(), func.sum(case((ReviewItem.overdue.is_(True), 1), else_=0)))
+                .where(*conds).group_by(ReviewItem.status)):
+            counts[status] = int(n)
+            overdue_count += int(late or 0) if status != "final" else 0
+    else:
+        # no filter, or only severity and date: the queue index alone answers the status counts
+        counts = {status: int(n) for status, n in session.execute(
+            select(ReviewItem.status, func.count()).where(*conds).group_by(ReviewItem.status))}
+        overdue_count = int(session.execute(select(func.count()).select_from(ReviewItem).where(
+            ReviewItem.overdue.is_(True), ReviewItem.status != "final", *conds)).scalar_one())
     counts["all"] = sum(counts.values())
     counts["mine"] = session.execute(
         select(func.count()).select_from(ReviewItem).where(
             ReviewItem.assignee_id == user.id, ReviewItem.status == "claimed", *conds)).scalar_one()
-    overdue_count = session.execute(
-        select(func.count()).select_from(ReviewItem).where(
-            ReviewItem.overdue.is_(True), ReviewItem.status != "final", *conds)).scalar_one()
     status_cond = _status_condition(f, user)
     where = conds + ([status_cond] if status_cond is not None else [])
     total = counts.get(f.status, 0) if f.status in STATUS_TABS else counts["all"]
@@ -148,8 +170,7 @@ def queue_page(session: Session, user: User, f: QueueFilter, page_size: int = 50
         .join(Call, Call.id == ReviewItem.call_id)
         .outerjoin(assignee, assignee.id == ReviewItem.assignee_id)
         .where(*where)
-        .order_by(ReviewItem.urgent.desc(), ReviewItem.severity_rank.desc(), ReviewItem.created_at,
-                  ReviewItem.id)
+        .order_by(*_priority(bool(f.agent)))
         .limit(page_size).offset((page - 1) * page_size)
     )
     rows = [

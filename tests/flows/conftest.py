@@ -34,12 +34,13 @@ def read_clip(name: str) -> np.ndarray:
         return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
 
 
-def write_call(path: Path, agent: str, customer: str, *, gap_s: float = 0.3, tone: float = 0.0) -> Path:
+def write_call(path: Path, agent: str, customer: str, *, gap_s: float = 0.3, tone: float = 0.0,
+               max_s: float = 60.0) -> Path:
     """A stereo recording: the agent clip on the left, then the customer clip on the right.
 
     ``tone`` adds a faint, inaudible-to-ASR offset so two calls built from the same clips differ
     in their bytes (and so in their SHA-256)."""
-    a, c = read_clip(agent), read_clip(customer)
+    a, c = read_clip(agent)[: int(max_s * SR)], read_clip(customer)[: int(max_s * SR)]
     gap = int(gap_s * SR)
     total = len(a) + gap + len(c)
     stereo = np.zeros((total, 2), np.float32)
@@ -61,11 +62,11 @@ SHORT_CLIPS = ("zh_aishell1-S0764W0121.wav", "zh_aishell1-S0764W0122.wav", "zh_a
 
 
 def short_calls(folder: Path, count: int) -> list[Path]:
-    """``count`` distinct short Mandarin calls (about 6-9 s each) with a sidecar."""
+    """``count`` distinct short Mandarin calls (about 5 s each) with a sidecar."""
     paths, rows = [], ["file,call_id,agent_id,debtor_id,started_at,direction,channel_layout"]
     for n in range(count):
-        agent, customer = SHORT_CLIPS[n % 3], SHORT_CLIPS[(n + 1) % 4]
-        path = write_call(folder / f"call_{n:02d}.wav", agent, customer, tone=0.0001 * (n + 1))
+        agent, customer = SHORT_CLIPS[n % 3], SHORT_CLIPS[3 - n % 3]
+        path = write_call(folder / f"call_{n:02d}.wav", agent, customer, tone=0.0001 * (n + 1), max_s=2.5)
         paths.append(path)
         rows.append(f"{path.name},T-{n:03d},A{n % 2},D{n},2026-11-27T10:{n:02d}:00+08:00,outbound,agent_left")
     (folder / "metadata.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")

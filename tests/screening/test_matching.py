@@ -67,6 +67,7 @@ def test_negated_quoted_and_legitimate_chinese(cn: Screener, rule_ids: RuleIds, 
 def test_conditional_threat_is_not_read_as_negation(cn: Screener, rule_ids: RuleIds, transcript: Make) -> None:
     assert "cn.contacts.family_threat" in rule_ids(cn, transcript([("agent", "你不还钱我们就联系你家人")]))
     assert "cn.contacts.family_threat" in rule_ids(cn, transcript([("agent", "再不还我们联系你家人")]))
+    assert "cn.borrowing.induced" in rule_ids(cn, transcript([("agent", "你没钱去借网贷啊")]))
     assert "cn.threat.violence" in rule_ids(cn, transcript([("agent", "信不信我弄死你")]))
     # a hedge that only sharpens the threat is not a denial
     assert FALSE_LEGAL in rule_ids(cn, transcript([("agent", "我不是吓唬你，你真的会坐牢")]))
@@ -84,6 +85,8 @@ def test_denied_statements_are_not_threats(cn: Screener, rule_ids: RuleIds, tran
     ("You will not go to jail over this.", False),
     ("If you don't pay by Friday you will be arrested.", True),
     ("YOU WILL BE ARRESTED", True),
+    ("You have no choice, you'll be arrested.", True),
+    ("No one is going to arrest you.", False),
 ])
 def test_english_negation_quotes_and_firm_statements(us: Screener, rule_ids: RuleIds, transcript: Make,
                                                      text: str, flagged: bool) -> None:

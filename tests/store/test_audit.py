@@ -153,6 +153,23 @@ def test_evidence_pack_verifies_offline_and_catches_forgery(
         assert not forged.ok and any(expected in p for p in forged.problems), (name, forged.problems)
 
 
+def test_evidence_pack_carries_the_appeal_and_its_ruling(
+        db: Session, make_user: Callable[..., User], flagged: Callable[..., ReviewItem], tmp_path: Path) -> None:
+    item = _reviewed_call(db, make_user, flagged)
+    lead, sup = make_user("lead", leads_team="T1"), make_user("sup", role="supervisor")
+    appeal = queue.appeal(db, item.id, lead, "script was followed")
+    queue.rule_appeal(db, appeal.id, sup, "upheld", "threat is clear")
+    db.commit()
+    pack = audit.export_call(db, "ev1", tmp_path / "ev1.zip").path
+    assert audit.verify_pack(pack).ok
+
+    def overturn(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["appeals"][0]["ruling"] = "overturned"
+
+    forged = audit.verify_pack(_rewrite(pack, "review.json", overturn, fix_manifest=True))
+    assert any("ruling on appeal" in p for p in forged.problems), forged.problems
+
+
 def test_export_of_unknown_call_and_bad_pack_are_named(db: Session, tmp_path: Path) -> None:
     from callqa.errors import NotFoundError
 

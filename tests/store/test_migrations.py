@@ -58,3 +58,21 @@ def test_a_failing_migration_leaves_the_database_untouched(engine: Engine, tmp_p
     assert "scratch" not in tables
     assert "extra" not in {c["name"] for c in inspect(engine).get_columns("calls")}
     assert revision_of(engine).current == "0001"
+
+
+def _migrate(url: str) -> None:
+    init_db(make_engine(url))
+
+
+def test_processes_starting_together_migrate_once(tmp_path: Path) -> None:
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_migrate, args=(url,)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    assert revision_of(make_engine(url)).up_to_date
