@@ -7,7 +7,9 @@ Fills a fresh SQLite file (or the PostgreSQL database given, which must be empty
 screened calls, each with a transcript, findings and a review item (a tenth of them decided, some
 overdue), then times full requests through the app (routing, sign-in check, queries, template)
 with an in-process client: the queue page unfiltered and with each filter, and the call pages of
-random calls. Reports p50/p95/max in milliseconds; the target is p95 under 200 ms.
+random calls. Reports p50/p95/max in milliseconds, wall-clock and CPU time (the CPU time is what a
+request costs on an idle core; a shared machine's wall time adds the wait for one); the target is a
+wall-clock p95 under 200 ms.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import random
 import statistics
@@ -114,10 +117,16 @@ def fill(factory: sessionmaker[Any], n: int, wav: Path, seed: int = 7) -> None:
         print(f"  filled {min(n, start + BATCH)}/{n}", file=sys.stderr)
 
 
+CPU_MS: list[float] = []  # CPU time of the same requests, all threads of this process
+
+
 def _timed(client: Any, path: str, params: dict[str, str] | None = None) -> float:
-    t0 = time.perf_counter()
+    """Wall-clock milliseconds of one request; its CPU milliseconds go to CPU_MS (on a shared, busy
+    machine the wall time includes waiting for a core, the CPU time does not)."""
+    c0, t0 = time.process_time(), time.perf_counter()
     response = client.get(path, params=params)
     elapsed = (time.perf_counter() - t0) * 1000
+    CPU_MS.append((time.process_time() - c0) * 1000)
     if response.status_code != 200:
         raise SystemExit(f"GET {path} {params}: HTTP {response.status_code}: {response.text[:300]}")
     return elapsed
@@ -178,18 +187,24 @@ def main() -> None:
         queue_ms: dict[str, list[float]] = {json.dumps(v, sort_keys=True): [] for v in queue_variants}
         per_variant = max(1, args.requests // len(queue_variants))
         all_queue: list[float] = []
+        CPU_MS.clear()
         for variant in queue_variants:
             key = json.dumps(variant, sort_keys=True)
             for _ in range(per_variant):
                 queue_ms[key].append(_timed(client, "/queue", variant))
             all_queue += queue_ms[key]
+        queue_cpu = list(CPU_MS)
+        CPU_MS.clear()
         call_ms = [_timed(client, f"/calls/bench-{rng.randrange(args.items):06d}") for _ in range(args.requests)]
+        call_cpu = list(CPU_MS)
         api_ms = [_timed(client, "/api/queue") for _ in range(max(1, args.requests // 4))]
         result = {
             "backend": engine.dialect.name, "items": count, "fill_seconds": round(fill_s, 1),
             "queue_page": _summary(all_queue),
             "queue_page_by_filter": {k: _summary(v) for k, v in queue_ms.items()},
             "call_page": _summary(call_ms), "api_queue": _summary(api_ms),
+            "queue_page_cpu": _summary(queue_cpu), "call_page_cpu": _summary(call_cpu),
+            "load_average_1min": round(os.getloadavg()[0], 2), "cpu_count": os.cpu_count(),
             "target_p95_ms": 200,
             "meets_target": _summary(all_queue)["p95_ms"] < 200 and _summary(call_ms)["p95_ms"] < 200,
             "python": platform.python_version(), "machine": platform.machine(),
@@ -200,7 +215,8 @@ def main() -> None:
         engine.dispose()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(json.dumps({k: result[k] for k in ("backend", "items", "queue_page", "call_page", "meets_target")}))
+    print(json.dumps({k: result[k] for k in ("backend", "items", "queue_page", "call_page", "queue_page_cpu",
+                                             "call_page_cpu", "load_average_1min", "meets_target")}))
 
 
 if __name__ == "__main__":

@@ -89,15 +89,16 @@ def retention(
 
 
 def demo(
-    examples: Path = typer.Option(Path("examples/recordings"), help="Folder of example recordings with metadata.csv."),
+    examples: Path | None = typer.Option(None, help="Folder of example recordings with metadata.csv "
+                                         "(default: the repository's examples/recordings)."),
 ) -> None:
     """Run the nightly flow once on the example recordings and print what it did."""
+    from flows.demo import EXAMPLES, run_demo
     from flows.demo import render as render_demo
-    from flows.demo import run_demo
 
     settings = load_settings()
     typer.echo(f"callqa demo: CALLQA_HOME={settings.home}, database {settings.db_url}")
-    result = run_demo(settings, examples)
+    result = run_demo(settings, examples or EXAMPLES)
     typer.echo(render_demo(result, settings))
     if result.problems:
         raise typer.Exit(1)

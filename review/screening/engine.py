@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from review.screening.history import CallHistory
-from review.screening.match import CallText, PhraseHit, PhraseMatcher, evidence_span, hit_counts
+from review.screening.match import CallText, PhraseHit, PhraseMatcher, evidence_span, hit_counts, word_times
 from review.screening.normalize import SEPARATOR
 from review.screening.rules import Rule, RulePack
 
@@ -93,10 +93,15 @@ class Screener:
             self._rules.append(compiled)
 
     def screen(self, transcript: Mapping[str, Any], history: Sequence[CallHistory] = ()) -> list[ScreenResult]:
-        """One ScreenResult per pack, findings in time order."""
+        """One ScreenResult per pack, findings in time order.
+
+        ``transcript`` is a valid transcript dict (callers check it with transcriber.schema.validate;
+        checking it here would cost more than the screening). ``history`` holds prior calls for the
+        frequency rules (history_for); this call itself may be among them.
+        """
         call = CallText.from_segments(list(transcript.get("segments") or []), transcript.get("language"))
         by_phrase: dict[int, list[PhraseHit]] = defaultdict(list)
-        for hit in self._matcher.find(call):
+        for hit in self._matcher.find_fast(call):
             by_phrase[hit.phrase].append(hit)
         hit_phrases = by_phrase.keys()
         this_call = CallHistory.from_transcript(transcript)
@@ -122,8 +127,13 @@ def _finding(c: _Compiled, call: CallText | None, seg: int | None, evidence: str
 
 
 def _hit_finding(c: _Compiled, call: CallText, hit: PhraseHit) -> FindingResult:
+    """A finding on one hit: the words said, timed to the words when the transcript has them."""
     a, b = evidence_span(call, hit)
-    return _finding(c, call, hit.segment, call.raw[hit.segment][a:b].strip() or call.raw[hit.segment])
+    finding = _finding(c, call, hit.segment, call.raw[hit.segment][a:b].strip() or call.raw[hit.segment])
+    timed = word_times(call, hit.segment, (a, b))
+    if timed is not None:
+        finding.start, finding.end = timed
+    return finding
 
 
 def _hits(call: CallText, by_phrase: dict[int, list[PhraseHit]], phrases: set[int], role: str) -> list[PhraseHit]:

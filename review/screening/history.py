@@ -80,7 +80,9 @@ def history_for(session: Session, transcripts: Iterable[Mapping[str, Any]]) -> l
     merged: dict[str, CallHistory] = {}
     if (debtors or numbers) and times:
         # the widest window any rule looks back: 7 days (Regulation F) plus a day for time zones
-        since, until = min(times) - timedelta(days=8), max(times) + timedelta(days=1)
+        # in UTC, as the store keeps it (SQLite compares the text and drops the offset)
+        since = (min(times) - timedelta(days=8)).astimezone(UTC)
+        until = (max(times) + timedelta(days=1)).astimezone(UTC)
         conditions = []
         if debtors:
             conditions.append(Call.debtor_id.in_(sorted(debtors)))

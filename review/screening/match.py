@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import ahocorasick
 
@@ -49,19 +49,24 @@ class CallText:
     norm: list[str] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)  # where each segment starts in the joined text
     joined: str = ""
+    words: list[Any] = field(default_factory=list)  # each segment's word timings (or None)
 
     @classmethod
     def from_segments(cls, segments: list[dict[str, object]], language: str | None = None) -> CallText:
-        raw = [str(s.get("text") or "") for s in segments]
+        try:  # a valid transcript has every key: index them directly, it is the hot path
+            raw = [s["text"] + "" for s in segments]  # type: ignore[operator]
+            roles = [s["role"] + "" for s in segments]  # type: ignore[operator]
+            starts = [s["start"] + 0.0 for s in segments]  # type: ignore[operator]
+            ends = [s["end"] + 0.0 for s in segments]  # type: ignore[operator]
+        except (KeyError, TypeError):  # a hand-made or partial transcript: fill the gaps
+            raw = [str(s.get("text") or "") for s in segments]
+            roles = [str(s.get("role") or "unknown") for s in segments]
+            starts = [float(s.get("start") or 0.0) for s in segments]  # type: ignore[arg-type]
+            ends = [float(s.get("end") or 0.0) for s in segments]  # type: ignore[arg-type]
         family = language_family(language)
         cjk = family == "zh" if family in ("zh", "en") else _looks_chinese(raw)
-        call = cls(
-            raw=raw,
-            roles=[str(s.get("role") or "unknown") for s in segments],
-            starts=[float(s.get("start") or 0.0) for s in segments],  # type: ignore[arg-type]
-            ends=[float(s.get("end") or 0.0) for s in segments],  # type: ignore[arg-type]
-            cjk=cjk,
-        )
+        call = cls(raw=raw, roles=roles, starts=starts, ends=ends, cjk=cjk,
+                   words=[s.get("words") for s in segments])
         call.norm = normalize_call(raw, cjk)
         pos = 0
         for text in call.norm:
@@ -177,6 +182,34 @@ class PhraseMatcher:
         text = to_homophones(call.joined) if call.cjk else call.joined
         return self.verify(call, self.candidates(text))
 
+    def find_fast(self, call: CallText) -> list[PhraseHit]:
+        """``find`` in one loop over the automaton's output, for the common case where byte
+        offsets divide into character offsets (no per-hit tuples in between)."""
+        if not self._keys or not call.joined:
+            return []
+        text = to_homophones(call.joined) if call.cjk else call.joined
+        data = _utf8(text)
+        width = 3 if call.cjk else 1
+        if len(data) != width * len(text):
+            return self.verify(call, self.candidates(text))
+        if self._automaton is None:
+            self._automaton = self._build()
+        hits: list[PhraseHit] = []
+        joined, forms, offsets = call.joined, self.forms, call.offsets
+        new, add = tuple.__new__, hits.append  # namedtuple's own __new__ is a Python function: skip it
+        for end_byte, (byte_len, length, values) in self._automaton.iter(data):
+            start = (end_byte - byte_len + 1) // width
+            written = joined[start:start + length]
+            seg = bisect_right(offsets, start) - 1
+            seg_start = start - offsets[seg]
+            for pid, allowed in values:
+                form = forms[pid]
+                if written == form:
+                    add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, False)))
+                elif allowed and sum(1 for a, b in zip(form, written, strict=False) if a == b) * 2 >= len(form):
+                    add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, True)))
+        return hits
+
     def verify(self, call: CallText,
                candidates: list[tuple[int, int, tuple[tuple[int, bool], ...]]]) -> list[PhraseHit]:
         """Keep the exact hits and the homophone hits that share at least half their characters."""
@@ -265,6 +298,33 @@ def is_quoted(raw_segment: str, span: tuple[int, int]) -> bool:
 
 def evidence_span(call: CallText, hit: PhraseHit) -> tuple[int, int]:
     return original_span(call.raw[hit.segment], hit.start, hit.end, call.cjk)
+
+
+def word_times(call: CallText, segment: int, span: tuple[int, int]) -> tuple[float, float] | None:
+    """Start and end seconds of the words covering ``span`` of the segment's raw text, when the
+    transcript has word timings that spell out the segment's text; None otherwise."""
+    words = call.words[segment] if segment < len(call.words) else None
+    if not words:
+        return None
+    try:
+        pieces = [(str(w["word"]), float(w["start"]), float(w["end"])) for w in words]
+    except (KeyError, TypeError, ValueError):
+        return None
+    spelled = "".join(p[0] for p in pieces)
+    raw = call.raw[segment]
+    if spelled.strip() != raw.strip():
+        return None
+    shift = (len(spelled) - len(spelled.lstrip())) - (len(raw) - len(raw.lstrip()))
+    first, last = span[0] + shift, span[1] + shift
+    begin = end = None
+    pos = 0
+    for text, w_start, w_end in pieces:
+        w_from, pos = pos, pos + len(text)
+        if begin is None and pos > first:
+            begin = w_start
+        if w_from < last:
+            end = w_end
+    return (begin, end) if begin is not None and end is not None else None
 
 
 def hit_counts(call: CallText, hit: PhraseHit, negation: bool) -> bool:

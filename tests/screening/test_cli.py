@@ -84,6 +84,17 @@ def test_rules_test_fails_on_a_broken_example(home: Path) -> None:
     assert "FAIL us.threat.violence" in result.stdout and "Have a nice day." in result.stdout
 
 
+def test_a_broken_pack_screens_nothing(home: Path, transcript: Make) -> None:
+    path = home / "t.json"
+    path.write_text(json.dumps(transcript([("agent", "你等着坐牢吧")]), ensure_ascii=False), encoding="utf-8")
+    broken = home / "broken.yaml"
+    broken.write_text((SHIPPED_DIR / "cn-collection.yaml").read_text(encoding="utf-8").replace(
+        "severity: critical", "severity: severe", 1), encoding="utf-8")
+    result = CliRunner().invoke(app, ["screen", str(path), "--pack", str(broken), "--format", "json"])
+    assert result.exit_code != 0 and result.stdout == ""
+    assert "broken.yaml:" in str(result.exception) and "severity 'severe'" in str(result.exception)
+
+
 def _ingest(session: Session, doc: dict[str, Any], screener: Screener) -> None:
     call_id = doc["call_id"]
     register_call(session, call_id=call_id, recording_sha256=hashlib.sha256(call_id.encode()).hexdigest(),

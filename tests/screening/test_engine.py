@@ -110,3 +110,12 @@ def test_unanswered_attempts_per_local_day(cn: Screener, transcript: Make) -> No
     yesterday = [CallHistory(f"y{i}", base - timedelta(hours=16 - i), "D-1", "13800000000", False, "outbound", None)
                  for i in range(6)]
     assert "cn.frequency.unanswered" not in {f.rule_id for f in cn.screen(call, yesterday)[0].findings}
+
+
+def test_findings_are_timed_to_the_words_when_the_transcript_has_them(cn: Screener, transcript: Make) -> None:
+    call = transcript([("agent", "您好，我是某某银行工号1234，本次通话将被录音"), ("agent", "你再不还就坐牢")])
+    text = call["segments"][1]["text"]
+    call["segments"][1]["words"] = [{"word": ch, "start": 5.0 + i * 0.25, "end": 5.2 + i * 0.25, "probability": 0.9}
+                                    for i, ch in enumerate(text)]
+    (finding,) = [f for f in cn.screen(call)[0].findings if f.rule_id == "cn.legal.false_consequence"]
+    assert (finding.start, finding.end, finding.segment_index) == (6.25, 6.7, 1)  # 坐 at index 5, 牢 at 6

@@ -133,3 +133,44 @@ def test_a_han_name_in_english_speech_keeps_english_matching(us: Screener, rule_
     for language in ("en", "und"):  # known, and left to the text to tell
         found = rule_ids(us, transcript([opening], language=language, started_at="2026-03-02T10:00:00-05:00"))
         assert not {r for r in found if r.endswith("missing")}, found
+
+
+def test_numerals_match_either_way_in_a_rule(tmp_path: Path, transcript: Make) -> None:
+    from review.screening import load_pack
+
+    pack_file = tmp_path / "deadline.yaml"
+    pack_file.write_text("""
+name: deadline
+version: "1"
+rules:
+  - id: deadline.24h
+    title: 24-hour ultimatum
+    category: false_legal_consequence
+    severity: major
+    type: keyword
+    citation: house rule
+    params: {phrases: [24小时内不还]}
+    examples: {must_trigger: [二十四小时内不还就起诉], must_not_trigger: [请在本月内还款]}
+""", encoding="utf-8")
+    screener = Screener([load_pack(str(pack_file))])
+    for text in ("二十四小时内不还就起诉", "24小时内不还就起诉", "２４小時內不還就起訴"):
+        found = screener.screen(transcript([("agent", text)]))[0].findings
+        assert [f.evidence for f in found] == [text[: text.index("還" if "還" in text else "还") + 1]], text
+
+
+@pytest.mark.parametrize(("texts", "language"), [
+    (["您好，我是某某银行工号1234", "你再不還錢就等著做牢吧", "我要打一二三七八"], "zh"),
+    (["Hi, this is Sam from ABC.", "You'll be ARRESTED, I'm a police officer."], "en"),
+    (["Hi, José here", "you will be arrested"], "en"),  # non-ASCII English: the general path
+    (["𠀀坐牢", "我要投诉"], "zh"),  # a character outside the BMP: the general path
+])
+def test_the_fast_path_finds_what_the_general_path_finds(cn: Screener, us: Screener, texts: list[str],
+                                                         language: str) -> None:
+    from review.screening.match import CallText
+
+    segments = [{"role": "agent", "start": float(i), "end": i + 0.9, "text": t} for i, t in enumerate(texts)]
+    call = CallText.from_segments(segments, language)
+    for screener in (cn, us):
+        matcher = screener._matcher
+        assert sorted(matcher.find_fast(call)) == sorted(matcher.find(call))
+    assert cn._matcher.find(CallText.from_segments(segments, language)) or us._matcher.find(call)

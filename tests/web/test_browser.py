@@ -93,6 +93,13 @@ def test_review_in_a_real_browser(server: str, browser) -> None:  # type: ignore
     alice.evaluate("document.getElementById('player').pause()")
     alice.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2)
     alice.wait_for_function("Math.abs(document.getElementById('player').currentTime - 2.0) < 0.3")
+    # space toggles play and pause (from anywhere but a text field)
+    alice.evaluate("document.getElementById('player').pause()")
+    alice.locator("h1").click()
+    alice.keyboard.press(" ")
+    alice.wait_for_function("!document.getElementById('player').paused")
+    alice.keyboard.press(" ")
+    alice.wait_for_function("document.getElementById('player').paused")
 
     # confirm the selected (critical) finding with the keyboard
     alice.click("article.finding.sev-critical .finding-seek")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -35,9 +36,13 @@ def test_queue_filters_and_counts(make_client: Callable[..., TestClient], web_en
     assert "call-0001" in critical and "call-0002" not in critical
     by_rule = client.get("/queue", params={"rule": "cn.threat.prison"}).text
     assert "call-0001" in by_rule and "call-0002" not in by_rule
-    by_date = client.get("/queue", params={"date_from": "2026-11-28"}).text
-    assert "call-0001" not in by_date and "Nothing here" in by_date
-    assert "call-0001" in client.get("/queue", params={"date_from": "2026-11-27", "date_to": "2026-11-27"}).text
+    # the date filter is the day the item entered the queue: today for both
+    today = datetime.now(UTC).date()
+    tomorrow, yesterday = (today + timedelta(days=1)).isoformat(), (today - timedelta(days=1)).isoformat()
+    assert "Nothing here" in client.get("/queue", params={"date_from": tomorrow}).text
+    assert "Nothing here" in client.get("/queue", params={"date_to": yesterday}).text
+    same_day = client.get("/queue", params={"date_from": today.isoformat(), "date_to": today.isoformat()}).text
+    assert "call-0001" in same_day and "call-0002" in same_day
     assert "Nothing here" in client.get("/queue", params={"overdue": "true"}).text
     api = client.get("/api/queue", params={"agent": "B7"}).json()
     assert api["total"] == 1 and api["items"][0]["call_id"] == "call-0002"
@@ -178,3 +183,37 @@ def test_openapi_document(make_client: Callable[..., TestClient]) -> None:
                  "/api/appeals/{appeal_id}/ruling", "/calls/{call_id}/audio"):
         assert path in doc["paths"], path
     assert "/login" not in doc["paths"]
+
+
+def test_sampled_call_is_judged_as_a_whole(make_client: Callable[..., TestClient], web_env: WebEnv) -> None:
+    import hashlib
+
+    from review import queue
+    from review.store import repo
+
+    from .conftest import transcript_document
+
+    wav = write_wav(web_env.wav.with_name("sample.wav"), variant=2)
+    with session_scope(web_env.factory) as session:
+        repo.register_call(session, call_id="call-s1", recording_sha256=hashlib.sha256(wav.read_bytes()).hexdigest(),
+                           recording_path=str(wav), duration_s=8.0, metadata={"agent_id": "C3", "team": "team-c"})
+        repo.save_transcript(session, "call-s1", "faster-whisper:base:int8",
+                             transcript_document("call-s1", [("agent", 0.5, 2.0, "您好", False)]), None)
+        item, _ = queue.enqueue(session, "call-s1", "sample")
+        item_id = item.id
+        session.execute(ReviewItem.__table__.update().where(ReviewItem.id == web_env.item_id)
+                        .values(status="final", outcome="no_violation"))  # only the sample is open
+    client = make_client()
+    token = sign_in(client, "bob")
+    assert client.post("/queue/claim-next", data={"csrf_token": token},
+                       follow_redirects=False).headers["location"] == "/calls/call-s1"
+    page = client.get("/calls/call-s1").text
+    assert "Compliance sample" in page and 'value="clean"' in page
+    refused = client.post(f"/items/{item_id}/verdicts", headers={"accept": "application/json"},
+                          data={"csrf_token": token, "decision": "violation"})
+    assert refused.status_code == 409 and "needs the category" in refused.json()["detail"]
+    client.post(f"/items/{item_id}/verdicts", data={"csrf_token": token, "decision": "clean", "comment": "polite"})
+    client.post(f"/items/{item_id}/submit", data={"csrf_token": token})
+    data = client.get("/api/calls/call-s1").json()
+    assert data["item"]["status"] == "final" and data["item"]["outcome"] == "no_violation"
+    assert data["sample_verdicts"][0]["decision"] == "clean"
