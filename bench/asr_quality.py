@@ -93,6 +93,9 @@ def main() -> None:
     parser.add_argument("--systems", default="plain,callqa", help="comma list of plain, callqa")
     parser.add_argument("--beam-size", type=int, default=None, help="override the callqa beam size")
     parser.add_argument("--limit", type=int, default=0, help="only the first N clips (0: all)")
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="take the rows of systems not listed in --systems from this earlier results file "
+                             "(plain faster-whisper takes ~40 min on 2 busy cores)")  # fmt: skip
     args = parser.parse_args()
 
     clips = [json.loads(line) for line in args.manifest.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -107,6 +110,13 @@ def main() -> None:
     results: dict[str, Any] = {"clips": [], "settings": asdict(settings), "host": platform.node(),
                                "cpus": len(os.sched_getaffinity(0))}  # fmt: skip
     per_system: dict[str, list[dict[str, Any]]] = {}
+    if args.reuse:
+        earlier = json.loads(args.reuse.read_text(encoding="utf-8"))
+        wanted = {c["file"] for c in clips}
+        for name, rows in earlier["clips"].items():
+            if name not in args.systems.split(","):
+                per_system[name] = [r for r in rows if r["file"] in wanted]
+                results.setdefault("reused", {})[name] = str(args.reuse)
     for name in args.systems.split(","):
         run = systems[name]()
         rows = []
@@ -122,7 +132,7 @@ def main() -> None:
                          "text": to_simplified(text).strip()})  # fmt: skip
             print(f"{name:7s} {clip['file']:42s} {edits / max(units, 1):6.3f} {language:4s} {seconds:5.1f}s", flush=True)
         per_system[name] = rows
-    results["clips"] = per_system
+    results["clips"] = {name: per_system[name] for name in ("plain", "callqa") if name in per_system}
     results["summary"] = {name: score(rows) for name, rows in per_system.items()}
     header = ("dialect", "metric", "plain", "callqa", "lid_pl", "lid_cq", "s_pl", "s_cq")
     print("\n" + _row(header))

@@ -109,25 +109,43 @@ def run_once(label: str, inbox: Path, home: Path, models: Path, api_url: str, ex
     if done.returncode != 0:
         raise SystemExit(f"{label}: callqa run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     summary = json.loads(done.stdout[done.stdout.index("\n{") + 1:])
-    workers = max(1, len(summary["workers"]))
-    flow_wall, work = summary["wall_s"], summary["work_s"]
-    busy = work / workers + summary["close_s"]
-    orchestration = max(0.0, flow_wall - busy)
-    audio_h = summary["audio_s"] / 3600
-    rate = audio_h / (flow_wall / 3600)
+    run = {"label": label, "runner": summary["runner"], "calls": summary["to_process"],
+           "failures": len(summary["failures"]), "transcribed": summary["transcribed"],
+           "audio_s": round(summary["audio_s"], 1), "process_wall_s": round(process_wall, 1),
+           "flow_wall_s": round(summary["wall_s"], 1), "work_s": round(summary["work_s"], 1),
+           "transcribe_s": round(summary["transcribe_s"], 1), "close_s": round(summary["close_s"], 1),
+           "workers": max(1, len(summary["workers"]))}
+    return derive(run)
+
+
+def derive(run: dict[str, Any]) -> dict[str, Any]:
+    """Shares and rates from a run's measured times.
+
+    Transcription share: time the transcription slots were busy (summed transcription time over
+    the worker processes) out of the flow's wall time. Orchestration share: the rest, less the
+    closing sample-and-report step; it holds Prefect's task bookkeeping, task submission, Dask
+    start-up, staging, registration and screening: everything that is not the model at work.
+    """
+    wall, workers = run["flow_wall_s"], run["workers"]
+    transcribing = run["transcribe_s"] / workers
+    orchestration = max(0.0, wall - transcribing - run["close_s"])
+    per_call = orchestration * workers / max(1, run["calls"])
+    per_audio_s = run["transcribe_s"] / max(1e-9, run["audio_s"])
+    three_min = CALL_MINUTES * 60 * per_audio_s
+    rate = (run["audio_s"] / 3600) / (wall / 3600)
     night_audio_h = NIGHT_CALLS * CALL_MINUTES / 60
-    return {
-        "label": label, "runner": summary["runner"], "calls": summary["to_process"],
-        "failures": len(summary["failures"]), "transcribed": summary["transcribed"],
-        "audio_s": round(summary["audio_s"], 1), "process_wall_s": round(process_wall, 1),
-        "flow_wall_s": round(flow_wall, 1), "work_s": round(work, 1), "transcribe_s": round(summary["transcribe_s"], 1),
-        "close_s": round(summary["close_s"], 1), "workers": workers,
-        "orchestration_s": round(orchestration, 1), "orchestration_share": round(orchestration / flow_wall, 4),
-        "transcription_share": round(summary["transcribe_s"] / workers / flow_wall, 4),
-        "audio_h_per_wall_h": round(rate, 2),
-        "audio_h_per_wall_h_process": round(audio_h / (process_wall / 3600), 2),
-        "machines_for_10k_3min_calls_in_8h": math.ceil(night_audio_h / (rate * NIGHT_HOURS)),
-    }
+    # a site's 3-minute call at this machine's transcription speed, plus this run's per-call overhead
+    projected_rate = workers * (CALL_MINUTES * 60) / (three_min + per_call) if per_call + three_min else rate
+    return {**run,
+            "transcription_share": round(transcribing / wall, 4),
+            "orchestration_s": round(orchestration, 1), "orchestration_share": round(orchestration / wall, 4),
+            "orchestration_s_per_call": round(per_call, 2),
+            "transcribe_s_per_audio_s": round(per_audio_s, 3),
+            "projected_orchestration_share_3min_calls": round(per_call / (per_call + three_min), 4),
+            "audio_h_per_wall_h": round(rate, 2),
+            "audio_h_per_wall_h_process": round((run["audio_s"] / 3600) / (run["process_wall_s"] / 3600), 2),
+            "projected_audio_h_per_wall_h_3min_calls": round(projected_rate, 2),
+            "machines_for_10k_3min_calls_in_8h": math.ceil(night_audio_h / (projected_rate * NIGHT_HOURS))}
 
 
 def main() -> None:
@@ -156,6 +174,12 @@ def main() -> None:
             runs.append(run_once("dask-local-2", inbox, work / "home-dask", models, url,
                                  {"CALLQA_DASK_ADDRESS": "local:2", "CALLQA_TRANSCRIBER__THREADS": "1"}))
             print(json.dumps(runs[-1]), flush=True)
+        out = HERE / "results" / "pipeline.json"
+        if out.exists():  # keep runs of other labels from an earlier invocation (e.g. --skip-dask)
+            earlier = json.loads(out.read_text(encoding="utf-8")).get("runs", [])
+            runs = [derive(r) for r in earlier if r["label"] not in {n["label"] for n in runs}] + runs
+        for run in runs:
+            run.setdefault("measured_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         result = {
             "bench": "pipeline", "calls": args.calls, "seconds_per_side": args.seconds_per_side,
             "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 2)},
@@ -164,7 +188,6 @@ def main() -> None:
                                 f"audio hours in an {NIGHT_HOURS:g} h window",
                        "machines_like_this": min(r["machines_for_10k_3min_calls_in_8h"] for r in runs)},
         }
-        out = HERE / "results" / "pipeline.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {out}")

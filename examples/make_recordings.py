@@ -101,7 +101,8 @@ CALLS: tuple[Call, ...] = (
           Turn("agent", say="Your balance is five hundred dollars. Would a payment plan of fifty dollars a month "
                             "work for you?"),
           Turn("customer", say="Yes, that works. Thank you.")),
-         "recording notice, self-identification, mini-Miranda and a payment plan: compliant"),
+         ("compliant script: recording notice, self-identification, mini-Miranda, payment plan. Whisper base "
+         "hears the synthetic word 'debt' as 'net', so the disclosure rule fires: a false positive to clear")),
 )
 
 

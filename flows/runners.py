@@ -4,8 +4,13 @@
   cluster; each Dask worker process keeps one transcriber (the model loads once per worker).
 - ``local`` or ``local:N``: a Dask LocalCluster of N single-threaded worker processes on this
   machine (default 2), i.e. a local process pool.
-- empty (the default): a bounded thread pool in the flow's process, ``flows.transcribe_concurrency``
-  threads sharing one loaded model (CTranslate2 releases the GIL while it decodes).
+- empty (the default): a bounded thread pool in the flow's process sharing one loaded model
+  (CTranslate2 releases the GIL while it decodes).
+
+Each process runs one task more than ``flows.transcribe_concurrency`` at a time while a
+semaphore lets only ``transcribe_concurrency`` of them transcribe: the extra task does its
+Prefect bookkeeping, staging, registration and screening while the others transcribe, so
+orchestration overlaps the work instead of adding to it.
 """
 
 from __future__ import annotations
@@ -29,14 +34,24 @@ def _local_workers(address: str) -> int:
     return workers
 
 
+def slots(settings: Settings) -> int:
+    """Tasks one process runs at once: the transcriptions plus one doing everything else."""
+    return max(1, settings.flows.transcribe_concurrency) + 1
+
+
 def task_runner(settings: Settings) -> Any:
     address = settings.flows.dask_address.strip()
     if not address:
-        return ThreadPoolTaskRunner(max_workers=max(1, settings.flows.transcribe_concurrency))
+        return ThreadPoolTaskRunner(max_workers=slots(settings))
+    from prefect.settings import PREFECT_API_URL
     from prefect_dask import DaskTaskRunner
 
+    if not PREFECT_API_URL.value():
+        # Dask worker processes would each start a private temporary server and report nowhere useful
+        raise ConfigError(f"flows.dask_address is {address!r} but no Prefect server is configured: start one "
+                          "with `prefect server start` and export PREFECT_API_URL=http://127.0.0.1:4200/api")
     if address == "local" or address.startswith("local:"):
-        return DaskTaskRunner(cluster_kwargs={"n_workers": _local_workers(address), "threads_per_worker": 1,
+        return DaskTaskRunner(cluster_kwargs={"n_workers": _local_workers(address), "threads_per_worker": slots(settings),
                                               "processes": True, "dashboard_address": None})
     return DaskTaskRunner(address=address)
 
@@ -44,7 +59,7 @@ def task_runner(settings: Settings) -> Any:
 def describe_runner(settings: Settings) -> str:
     address = settings.flows.dask_address.strip()
     if not address:
-        return f"threads x{max(1, settings.flows.transcribe_concurrency)}"
+        return f"threads x{slots(settings)} ({max(1, settings.flows.transcribe_concurrency)} transcribing)"
     if address == "local" or address.startswith("local:"):
         return f"dask local x{_local_workers(address)}"
     return f"dask {address}"

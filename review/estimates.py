@@ -20,7 +20,9 @@ from review.sampling import as_utc, call_time, current_findings_stmt, draws_betw
 from review.stats import Estimate, Kappa, Method, Stratum, cohens_kappa, proportion, stratified_proportion
 from review.store.models import Call, ReviewItem, Verdict
 
-STAGE_RANK = {"first": 1, "second": 2, "supervisor": 3}
+# a second verdict never stands on its own (four eyes: agreement repeats the first decision, disagreement
+# goes to a supervisor; a blind agreement check only measures agreement), so it has no rank here
+STAGE_RANK = {"first": 1, "supervisor": 3}
 POSITIVE = {"confirmed", "violation"}
 NEGATIVE = {"false_positive", "clean"}
 
@@ -63,8 +65,9 @@ def _label(decision: str) -> str | None:
 
 
 def final_decision(verdicts: Iterable[Verdict]) -> str | None:
-    """The decision that stands: the highest stage, then the latest."""
-    ranked = sorted(verdicts, key=lambda v: (STAGE_RANK.get(v.stage, 0), as_utc(v.created_at), v.id))
+    """The decision that stands: a supervisor's, else the first reviewer's (the latest of the highest stage)."""
+    ranked = sorted((v for v in verdicts if v.stage in STAGE_RANK),
+                    key=lambda v: (STAGE_RANK[v.stage], as_utc(v.created_at), v.id))
     return ranked[-1].decision if ranked else None
 
 
@@ -145,6 +148,11 @@ def _rules(session: Session, since: datetime, until: datetime) -> list[RuleTally
 
 
 def _kappa(session: Session, since: datetime, until: datetime, confidence: float) -> tuple[Kappa, str | None]:
+    """Cohen's kappa of first against second reviewer over every finding that has both verdicts.
+
+    The pairs come from four eyes (confirmed critical findings, where the first label is always
+    "confirmed") and from blind agreement checks (a random share of all first reviews, see
+    review.agreement); the blind checks are what give the first label its variation."""
     rows = session.execute(
         select(Verdict).join(ReviewItem, ReviewItem.id == Verdict.item_id)
         .join(Call, Call.id == ReviewItem.call_id)
@@ -165,11 +173,12 @@ def _kappa(session: Session, since: datetime, until: datetime, confidence: float
             pairs.append((a, b))
     kappa = cohens_kappa(pairs, confidence)
     if pairs and (len({a for a, _ in pairs}) == 1 or len({b for _, b in pairs}) == 1):
-        # the queue sends only confirmed critical findings to a second reviewer, so the first label
-        # never varies and kappa is 0 (or undefined) by construction; the observed agreement still speaks
+        # with one label throughout (typically four eyes alone: the first reviewer always confirmed)
+        # kappa is 0 or undefined whatever the reviewers think; the observed agreement still speaks
         return kappa, (f"reviewer agreement: kappa says little here because one reviewer gave the same "
                        f"decision throughout; observed agreement {100 * (kappa.observed_agreement or 0.0):.1f}% "
-                       f"over {kappa.n} second reviews")
+                       f"over {kappa.n} second reviews; blind agreement checks (queue.agreement_share) add "
+                       "second reviews of first decisions of every kind")
     return kappa, None
 
 

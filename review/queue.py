@@ -9,6 +9,11 @@ Life of a review item (``ReviewItem.status`` / ``.stage``)::
     disputed --supervisor_decide--> final --appeal (team lead, once, in window)--> appealed
     appealed --rule_appeal (supervisor, final)--> final
 
+A share of flagged items made final by their first review is drawn for a blind agreement check
+(``agreement_share``; see ``review.agreement``): another reviewer decides every finding again without
+seeing the first verdicts. The outcome is final at once and never waits for or follows the check;
+only reviewer agreement (kappa) uses it.
+
 Every transition is one conditional ``UPDATE`` on the expected state, so two
 reviewers racing for the same item never both win (on PostgreSQL the claim
 also uses ``FOR UPDATE SKIP LOCKED``; on SQLite the single UPDATE statement
@@ -25,6 +30,7 @@ Deciding a claimed item: ``record_verdict`` on each finding (flagged items) or
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +40,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from callqa.errors import NotFoundError, PermissionDeniedError, QueueConflictError
+from review import agreement
 from review.appeals import RULINGS, appeal, rule_appeal
 from review.queue_base import (
     REVIEW_ROLES,
@@ -64,7 +71,7 @@ FINDING_DECISIONS = ("confirmed", "false_positive")
 SAMPLE_DECISIONS = ("violation", "clean")
 DEFAULT_LEASE_SECONDS = 900
 DEFAULT_MAX_OPEN = 20
-_STAGE_ORDER = {"first": 0, "second": 1, "supervisor": 2}
+_STAGE_ORDER = {"first": 0, "supervisor": 2}  # a second verdict never stands (see effective_decisions)
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ class ClaimFilters:
     dialect: str | None = None
     language: str | None = None
     kind: str | None = None  # flagged | sample
-    stage: str | None = None  # first | second
+    stage: str | None = None  # first | second (four eyes, then blind checks) | agreement (blind checks only)
 
     @classmethod
     def of(cls, value: ClaimFilters | Mapping[str, Any] | None) -> ClaimFilters:
@@ -140,7 +147,7 @@ def release_expired(session: Session, now: datetime | None = None) -> list[int]:
     ).all()
     for item_id, _call_id in rows:
         log_item(session, "lease_expired", get_item(session, item_id), None)
-    return [r[0] for r in rows]
+    return [r[0] for r in rows] + agreement.release_expired_checks(session, now)
 
 
 def _eligible(user: User, filters: ClaimFilters, *, routing: bool) -> list[Any]:
@@ -148,7 +155,16 @@ def _eligible(user: User, filters: ClaimFilters, *, routing: bool) -> list[Any]:
     conds: list[Any] = [
         or_(ReviewItem.stage == "first",
             and_(ReviewItem.stage == "second", ReviewItem.first_reviewer_id != user.id)),
+        *_routing(user, filters, routing=routing),
     ]
+    if filters.stage is not None:
+        conds.append(ReviewItem.stage == filters.stage)
+    return conds
+
+
+def _routing(user: User, filters: ClaimFilters, *, routing: bool) -> list[Any]:
+    """Conditions on who may see the call at all (own calls, assignment rules, filters), at any stage."""
+    conds: list[Any] = []
     if user.agent_id:
         conds.append(or_(ReviewItem.agent_id.is_(None), ReviewItem.agent_id != user.agent_id))
     if routing:
@@ -159,8 +175,7 @@ def _eligible(user: User, filters: ClaimFilters, *, routing: bool) -> list[Any]:
         if skills := csv_list(user.skills):
             conds.append(or_(ReviewItem.category.is_(None), ReviewItem.category.in_(skills)))
     for column, value in ((ReviewItem.team, filters.team), (ReviewItem.dialect, filters.dialect),
-                          (ReviewItem.language, filters.language), (ReviewItem.kind, filters.kind),
-                          (ReviewItem.stage, filters.stage)):
+                          (ReviewItem.language, filters.language), (ReviewItem.kind, filters.kind)):
         if value is not None:
             conds.append(column == value)
     return conds
@@ -170,8 +185,8 @@ def held_by(session: Session, user: User, now: datetime | None = None) -> int:
     """How many items the user holds under a live lease."""
     return int(session.execute(
         select(func.count()).select_from(ReviewItem).where(
-            ReviewItem.status == "claimed", ReviewItem.assignee_id == user.id,
-            ReviewItem.lease_expires_at >= now_utc(now))
+            or_(ReviewItem.status == "claimed", ReviewItem.agreement_check == agreement.CHECK_CLAIMED),
+            ReviewItem.assignee_id == user.id, ReviewItem.lease_expires_at >= now_utc(now))
     ).scalar_one())
 
 
@@ -191,13 +206,27 @@ def claim_next(session: Session, user: User, *, now: datetime | None = None,
 
     Expired leases are returned to the queue first. Assignment rules come from
     the user (``review_teams``, ``languages``, ``skills``; empty means any) and
-    ``filters``. Commit soon after: the lease is what keeps others away."""
+    ``filters``. Blind agreement checks come after every regular item the user
+    may take (they hold nothing up), or only them with ``stage="agreement"``.
+    Commit soon after: the lease is what keeps others away."""
     require_role(user, REVIEW_ROLES, "claim review items")
     now = now_utc(now)
     release_expired(session, now)
     _check_cap(session, user, now, max_open)
+    filters = ClaimFilters.of(filters)
+    if filters.stage in ("agreement", "second") or filters.stage is None:
+        regular = None if filters.stage == "agreement" else _claim_regular(session, user, now, filters, lease_seconds)
+        if regular is not None:
+            return regular
+        blind = dataclasses.replace(filters, stage=None)
+        return agreement.claim_next_check(session, user, now, lease_seconds, _routing(user, blind, routing=True))
+    return _claim_regular(session, user, now, filters, lease_seconds)
+
+
+def _claim_regular(session: Session, user: User, now: datetime, filters: ClaimFilters,
+                   lease_seconds: int) -> ReviewItem | None:
     candidate = (select(ReviewItem.id)
-                 .where(ReviewItem.status == "open", *_eligible(user, ClaimFilters.of(filters), routing=True))
+                 .where(ReviewItem.status == "open", *_eligible(user, filters, routing=True))
                  .order_by(ReviewItem.urgent.desc(), ReviewItem.severity_rank.desc(), ReviewItem.created_at,
                            ReviewItem.id)
                  .limit(1).with_for_update(skip_locked=True))
@@ -222,10 +251,16 @@ def claim(session: Session, item_id: int, user: User, *, now: datetime | None = 
     require_role(user, REVIEW_ROLES, "claim review items")
     now = now_utc(now)
     item = get_item(session, item_id)
+    routing = user.role not in SUPERVISOR_ROLES
+    if item.agreement_check in (agreement.CHECK_OPEN, agreement.CHECK_CLAIMED):
+        if not (item.agreement_check == agreement.CHECK_CLAIMED and item.assignee_id == user.id):
+            _check_cap(session, user, now, max_open)
+        within = session.execute(select(ReviewItem.id).where(
+            ReviewItem.id == item_id, *_routing(user, ClaimFilters(), routing=routing))).first() is not None
+        return agreement.claim_check(session, item, user, now=now, lease_seconds=lease_seconds, within_rules=within)
     mine = item.status == "claimed" and item.assignee_id == user.id
     if not mine:
         _check_cap(session, user, now, max_open)
-    routing = user.role not in SUPERVISOR_ROLES
     allowed = session.execute(select(ReviewItem.id).where(
         ReviewItem.id == item_id, *_eligible(user, ClaimFilters(), routing=routing))).first()
     if allowed is None:
@@ -253,7 +288,9 @@ def claim(session: Session, item_id: int, user: User, *, now: datetime | None = 
 
 
 def release(session: Session, item_id: int, user: User) -> ReviewItem:
-    """Give a claimed item back to the queue unfinished (verdicts recorded so far stay)."""
+    """Give a claimed item (or blind check) back to the queue unfinished (verdicts recorded so far stay)."""
+    if agreement.release_check(session, item_id, user):
+        return get_item(session, item_id)
     if not transition(session, item_id, [ReviewItem.status == "claimed", ReviewItem.assignee_id == user.id],
                        {"status": "open", "assignee_id": None, "claimed_at": None, "lease_expires_at": None}):
         raise QueueConflictError(f"item {item_id} is not claimed by {user.username}; nothing to release")
@@ -264,7 +301,8 @@ def release(session: Session, item_id: int, user: User) -> ReviewItem:
 
 def _held_item(session: Session, item_id: int, user: User, now: datetime) -> ReviewItem:
     item = get_item(session, item_id)
-    if item.status != "claimed" or item.assignee_id != user.id:
+    held = item.status == "claimed" or item.agreement_check == agreement.CHECK_CLAIMED
+    if not held or item.assignee_id != user.id:
         raise QueueConflictError(f"item {item_id} is not claimed by {user.username} (it is {item.status}); "
                                  f"claim it first with `callqa queue claim {item_id}`")
     expires = as_utc(item.lease_expires_at)
@@ -315,6 +353,9 @@ def record_verdict(session: Session, item_id: int, finding_id: int, user: User, 
     if item.kind != "flagged":
         raise QueueConflictError(f"item {item_id} is a sample; use record_sample_verdict (violation | clean)")
     _finding_of(session, item, finding_id)
+    if item.agreement_check == agreement.CHECK_CLAIMED:  # a blind check decides every finding afresh
+        return _upsert_verdict(session, item, finding_id, user, "second", decision, None, reason_code.strip(),
+                               comment, now)
     if item.stage == "second" and finding_id not in {f.id for f in _critical_confirmed(session, item)}:
         raise QueueConflictError(f"finding {finding_id} is not under second review on item {item_id}; "
                                  "only confirmed critical findings need a second verdict")
@@ -343,9 +384,14 @@ def verdicts_of(session: Session, item_id: int) -> list[Verdict]:
 
 def effective_decisions(session: Session, item: ReviewItem,
                         verdicts: list[Verdict] | None = None) -> dict[int | None, str]:
-    """finding id (None for a sample) -> the decision of the latest stage that decided it."""
+    """finding id (None for a sample) -> the decision that stands: a supervisor's, else the first reviewer's.
+
+    A second verdict never stands on its own: in four eyes agreement repeats the first decision and
+    disagreement goes to a supervisor; a blind agreement check only measures agreement."""
     best: dict[int | None, tuple[int, str]] = {}
     for v in verdicts if verdicts is not None else verdicts_of(session, item.id):
+        if v.stage == "second":
+            continue
         rank = _STAGE_ORDER.get(v.stage, 0)
         if v.finding_id not in best or rank >= best[v.finding_id][0]:
             best[v.finding_id] = (rank, v.decision)
@@ -369,20 +415,26 @@ def _critical_confirmed(session: Session, item: ReviewItem, verdicts: list[Verdi
 # ---------------------------------------------------------------- submitting
 
 
-def submit(session: Session, item_id: int, user: User, *, now: datetime | None = None) -> ReviewItem:
+def submit(session: Session, item_id: int, user: User, *, now: datetime | None = None,
+           agreement_share: float = 0.0, agreement_salt: str = "") -> ReviewItem:
     """Finish your stage of the item.
 
     First review: every finding needs your verdict (a sample, its sample
     verdict). A confirmed critical finding sends the item to a second,
-    different reviewer; otherwise the outcome is final. Second review: agree
-    on every critical finding and the outcome is final, disagree and the item
-    goes to a supervisor."""
+    different reviewer; otherwise the outcome is final at once, and a share
+    ``agreement_share`` of such flagged items (drawn from the item id and
+    ``agreement_salt``; pass ``settings.queue``'s) also gets a blind agreement
+    check that changes nothing about it. Second review: agree on every
+    critical finding and the outcome is final, disagree and the item goes to a
+    supervisor. Blind check: a verdict on every finding, and it is done."""
     now = now_utc(now)
     item = _held_item(session, item_id, user, now)
     stage = item.stage
     # read once: a submit runs often under load and each query is a round trip
     verdicts = verdicts_of(session, item_id)
     findings = current_findings(session, item.call_id) if item.kind == "flagged" else []
+    if item.agreement_check == agreement.CHECK_CLAIMED:
+        return agreement.submit_check(session, item, user, verdicts, findings, now)
     critical = _critical_confirmed(session, item, verdicts, findings)
     mine = {v.finding_id: v for v in verdicts if v.stage == stage}
     if stage == "first":
@@ -404,6 +456,11 @@ def submit(session: Session, item_id: int, user: User, *, now: datetime | None =
         values = {**done, "status": "final", "first_reviewer_id": user.id, "outcome": outcome_of(session, item, verdicts),
                   "decided_at": now}
         event, payload = "submitted", {"stage": "first", "outcome": values["outcome"]}
+        if item.kind == "flagged" and agreement_share > 0:
+            drawn = agreement.draw(item_id, agreement_share, agreement_salt)
+            payload["agreement_draw"] = drawn.audit()
+            if drawn.selected:
+                values["agreement_check"] = agreement.CHECK_OPEN
     else:
         agree = all(mine[n].decision == "confirmed" for n in needed)
         values = {**done, "second_reviewer_id": user.id}

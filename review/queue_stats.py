@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -23,6 +23,7 @@ class QueueStats:
     outcomes: dict[str, int]
     pending_appeals: int
     items: int = 0
+    agreement_checks: dict[str, int] = field(default_factory=dict)  # blind checks by state: open, claimed, done
 
 
 
@@ -72,6 +73,8 @@ def stats(session: Session, now: datetime | None = None) -> QueueStats:
     outcomes = dict(session.execute(select(ReviewItem.outcome, func.count()).where(ReviewItem.status == "final")
                                     .group_by(ReviewItem.outcome)).all())
     pending = session.execute(select(func.count()).select_from(Appeal).where(Appeal.ruling.is_(None))).scalar_one()
+    checks = session.execute(select(ReviewItem.agreement_check, func.count())
+                             .where(ReviewItem.agreement_check.is_not(None)).group_by(ReviewItem.agreement_check)).all()
     return QueueStats(
         by_status={str(k): int(v) for k, v in by_status.items()},
         open_by_stage={str(k): int(v) for k, v in open_by_stage.items()},
@@ -80,4 +83,5 @@ def stats(session: Session, now: datetime | None = None) -> QueueStats:
         claimed_by={str(k): int(v) for k, v in claimed_by.items()},
         outcomes={str(k): int(v) for k, v in outcomes.items()},
         pending_appeals=int(pending), items=sum(int(v) for v in by_status.values()),
+        agreement_checks={str(k): int(v) for k, v in checks},
     )

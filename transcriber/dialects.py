@@ -103,6 +103,10 @@ class DialectRegistry:
         if unknown:
             raise ConfigError(f"dialect registry {path}: unknown dialect(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
 
+    def languages(self) -> set[str]:
+        """Whisper language codes the registry routes: what this site expects to hear."""
+        return set(self.detect) | {d.language for d in self.dialects.values()}
+
     def by_region(self, region: str) -> Dialect | None:
         needle = region.strip().lower()
         for dialect in self.dialects.values():

@@ -36,6 +36,7 @@ from transcriber.vad import SpeechChunk, VadSettings, pack_windows, speech_chunk
 SR = audio_io.SAMPLE_RATE
 PIECE_S = 300.0  # process long recordings this many seconds at a time
 READ_S = 60.0
+LISTED_MIN_MASS = 0.01  # below this, none of the registry's languages is a plausible guess (Minnan: 0.014)
 CUT_SEARCH_S = 30.0  # look this far back from a piece's end for the quietest place to cut
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -83,6 +84,7 @@ class Transcriber:
         self.model_cache = Path(model_cache)
         self.registry = registry or DialectRegistry.load(settings.dialects_file or None)
         self.vad = VadSettings()
+        self._retry_min = int((1.0 + 2 * self.vad.pad_s) * SR)  # a second of voice besides the padding
         self._backends: dict[str, Backend] = {}
 
     # -- models -----------------------------------------------------------------------------
@@ -183,11 +185,32 @@ class Transcriber:
                     break
             if not parts:
                 return None
-            return self.backend(self.settings.model).detect_language(np.concatenate(parts)[: 30 * SR])
+            return self._detect(np.concatenate(parts)[: 30 * SR])
 
         return route(
             self.registry, metadata, self._available, detect, self.settings.default_language, self.settings.model
         )
+
+    def _detect(self, speech: np.ndarray) -> tuple[str, float]:
+        """Whisper's language identification, restricted to the languages the registry routes.
+
+        Dialects without a Whisper code are often heard as some unrelated language (base hears
+        the Minnan clip as Vietnamese at 0.8), so the choice is made among the site's languages,
+        with the probability renormalised over them. When none of them is plausible at all, the
+        plain answer goes to routing, which trusts an unlisted language only when it is sure.
+        """
+        backend = self.backend(self.settings.model)
+        probabilities = getattr(backend, "language_probabilities", None)
+        if probabilities is None:
+            return backend.detect_language(speech)
+        probs: dict[str, float] = probabilities(speech)
+        listed = {code: p for code, p in probs.items() if code in self.registry.languages()}
+        mass = sum(listed.values())
+        if mass < LISTED_MIN_MASS:
+            top = max(probs, key=lambda code: probs[code])
+            return top, probs[top]
+        best = max(listed, key=lambda code: listed[code])
+        return best, listed[best] / mass
 
     def _language_for(self, backend: Backend, chosen: Route) -> str | None:
         languages = getattr(backend, "languages", None)
@@ -238,15 +261,37 @@ class Transcriber:
         out: list[Segment] = []
         capped = 0
         for window in pack_windows(merged, self.vad.window_s):
-            packed = np.concatenate([piece.channels[c.role][c.start : c.end] for c in window])
-            raw, was_capped = self._decode_window(backend, packed, language, chosen.initial_prompt)
+            found, missed, was_capped = self._decode_chunks(backend, piece, window, language, chosen)
             capped += was_capped
-            out.extend(self._to_segments(raw, window, language, piece.offset))
+            if missed and len(missed) < len(window):
+                # Whisper sometimes ends a window early (a turn in another language or voice, a long
+                # pause) and the turns after it are silently lost: hear those turns once more alone,
+                # in the language they sound like among the site's (forced zh, English came out translated)
+                heard_as = self._detect(self._packed(piece, missed))[0] if language else None
+                retry_language = heard_as if heard_as in getattr(backend, "languages", [heard_as]) else language
+                again, _, was_capped = self._decode_chunks(backend, piece, missed, retry_language, chosen)
+                capped += was_capped
+                found.extend(again)
+            out.extend(found)
         return out, capped
+
+    @staticmethod
+    def _packed(piece: _Piece, chunks: list[SpeechChunk]) -> np.ndarray:
+        return np.concatenate([piece.channels[c.role][c.start : c.end] for c in chunks])
+
+    def _decode_chunks(
+        self, backend: Backend, piece: _Piece, window: list[SpeechChunk], language: str | None, chosen: Route
+    ) -> tuple[list[Segment], list[SpeechChunk], int]:
+        """Segments of one packed window, and the chunks of it Whisper said nothing about."""
+        raw, was_capped = self._decode_window(backend, self._packed(piece, window), language, chosen.initial_prompt)
+        found, heard = self._to_segments(raw, window, language, piece.offset)
+        # a chunk shorter than a second is often a cough or a click: not worth a second pass
+        missed = [c for i, c in enumerate(window) if i not in heard and c.end - c.start >= self._retry_min]
+        return found, missed, int(was_capped)
 
     def _to_segments(
         self, raw: list[RawSegment], window: list[SpeechChunk], language: str | None, offset: int
-    ) -> list[Segment]:
+    ) -> tuple[list[Segment], set[int]]:
         """Map packed-window times back to the recording, splitting segments at turn boundaries."""
         starts = np.cumsum([0] + [c.end - c.start for c in window]) / SR
 
@@ -260,6 +305,7 @@ class Transcriber:
             return round(float((offset + c.start) / SR + t - starts[k]), 3)
 
         out: list[Segment] = []
+        heard: set[int] = set()
         for r in raw:
             groups: list[tuple[int, list[Word]]] = []
             if r.words:
@@ -272,6 +318,7 @@ class Transcriber:
                     else:
                         groups.append((k, [word]))
             for k, words in groups or [(chunk_of((r.start + r.end) / 2), [])]:
+                heard.add(k)
                 text = "".join(w.word for w in words) if words else r.text
                 cleaned = clean_text(text, language)
                 if not cleaned or is_hallucination(cleaned):
@@ -294,4 +341,4 @@ class Transcriber:
                         low_confidence=low_confidence(r.avg_logprob, r.no_speech_prob, r.compression_ratio, probs),
                     )
                 )
-        return out
+        return out, heard

@@ -127,7 +127,9 @@ def _register_queue(app: typer.Typer) -> None:
                 queue.record_sample_verdict(session, item_id, who, decision, category, reason, comment)
             else:
                 queue.record_verdict(session, item_id, finding, who, decision, reason, comment)
-            item = queue.submit(session, item_id, who) if submit_now else queue.get_item(session, item_id)
+            q = load_settings().queue
+            item = (queue.submit(session, item_id, who, agreement_share=q.agreement_share,
+                                 agreement_salt=q.agreement_salt) if submit_now else queue.get_item(session, item_id))
             _show(item, False)
 
     @q.command("submit")
@@ -135,8 +137,10 @@ def _register_queue(app: typer.Typer) -> None:
         """Finish your review stage of an item (four eyes and disputes follow automatically)."""
         from review.queue import submit
 
-        with session_scope(_sessions(load_settings())) as session:
-            _show(submit(session, item_id, _user(session, user)), False)
+        settings = load_settings()
+        with session_scope(_sessions(settings)) as session:
+            _show(submit(session, item_id, _user(session, user), agreement_share=settings.queue.agreement_share,
+                         agreement_salt=settings.queue.agreement_salt), False)
 
     @q.command("decide")
     def decide_command(

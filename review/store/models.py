@@ -155,11 +155,16 @@ class ReviewItem(Base):
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column()
+    # blind agreement check of a final first review (review.agreement): NULL (not drawn) | open | claimed | done;
+    # kept apart from status because the check never holds up the item's final outcome
+    agreement_check: Mapped[str | None] = mapped_column(String(16))
 
 
 # the claim query walks this index in priority order: urgent, then severity, then age
 Index("ix_review_items_queue", ReviewItem.status, ReviewItem.urgent.desc(), ReviewItem.severity_rank.desc(),
       ReviewItem.created_at)
+# blind checks waiting for a second reviewer, oldest first, without walking the (mostly final) items
+Index("ix_review_items_agreement", ReviewItem.agreement_check, ReviewItem.created_at)
 
 
 class Verdict(Base):

@@ -85,6 +85,7 @@ class CallView:
     stage: str
     disputed_ids: list[int]  # confirmed critical findings a second reviewer disputed
     can_appeal: bool
+    blind: bool = False  # the viewer holds this item's blind agreement check: first verdicts and outcome hidden
 
 
 def _utc(ts: datetime | None) -> str | None:
@@ -198,11 +199,14 @@ def build_call_view(session: Session, user: User, call: Call, item: ReviewItem |
     segments = list(document.get("segments") or [])
     findings = sorted(current_findings(session, call.id), key=lambda f: (f.start is None, f.start or 0.0, f.id))
     verdicts = _verdicts(session, item)
-    can_review = (item is not None and item.status == "claimed" and item.assignee_id == user.id)
+    blind = item is not None and item.agreement_check == "claimed" and item.assignee_id == user.id
+    can_review = (item is not None and item.status == "claimed" and item.assignee_id == user.id) or blind
     critical_confirmed: set[int] = {v.finding_id for v in verdicts if v.finding_id is not None
                                     and v.stage == "first" and v.decision == "confirmed"
                                     and any(f.id == v.finding_id and f.severity == "critical" for f in findings)}
-    stage = item.stage if item is not None else "first"
+    stage = "second" if blind else item.stage if item is not None else "first"
+    if blind:  # review.agreement: the second reviewer decides without seeing the first verdicts
+        verdicts = [v for v in verdicts if v.stage == "second" and v.reviewer_id == user.id]
     views = []
     for f in findings:
         views.append(FindingView(
@@ -211,9 +215,9 @@ def build_call_view(session: Session, user: User, call: Call, item: ReviewItem |
             evidence=mask_text(f.evidence) if masked else f.evidence, citation=f.citation,
             verdicts=[v for v in verdicts if v.finding_id == f.id],
             reviewable=can_review and item is not None and item.kind == "flagged"
-            and (stage == "first" or f.id in critical_confirmed)))
+            and (stage == "first" or blind or f.id in critical_confirmed)))
     appeal, appeal_by = None, None
-    if item is not None:
+    if item is not None and not blind:  # an appeal would tell the blind reviewer the outcome
         row = session.execute(select(Appeal, User.username).join(User, User.id == Appeal.appellant_id)
                               .where(Appeal.item_id == item.id)).first()
         if row is not None:
@@ -232,7 +236,7 @@ def build_call_view(session: Session, user: User, call: Call, item: ReviewItem |
         masked=masked, metadata=[(k, str(v)) for k, v in shown_meta.items() if v not in (None, "")],
         duration_s=float(call.duration_s or document.get("duration_s") or 0.0), can_review=can_review,
         stage=stage, disputed_ids=sorted(critical_confirmed) if item is not None and item.status == "disputed" else [],
-        can_appeal=can_appeal)
+        can_appeal=can_appeal and not blind, blind=blind)
 
 
 def calls_seen_by(user: User) -> Any:

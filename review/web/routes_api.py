@@ -53,8 +53,10 @@ class ItemOut(BaseModel):
     lease_expires_at: datetime | None
 
     @classmethod
-    def of(cls, item: ReviewItem) -> ItemOut:
-        return cls.model_validate(item, from_attributes=True)
+    def of(cls, item: ReviewItem, blind: bool = False) -> ItemOut:
+        out = cls.model_validate(item, from_attributes=True)
+        # the holder of a blind agreement check (review.agreement) is not told the first review's outcome
+        return out.model_copy(update={"outcome": None}) if blind else out
 
 
 class QueueOut(BaseModel):
@@ -116,15 +118,15 @@ def list_queue(request: Request, status: str = "open", team: str = "", agent: st
 def claim_next(request: Request, user: User = Depends(require(*REVIEWERS)), session: Session = DB) -> Any:
     q = state_of(request).settings.queue
     item = queue.claim_next(session, user, lease_seconds=q.lease_seconds, max_open=q.max_open_per_reviewer)
-    return ItemOut.of(item) if item else None
+    return ItemOut.of(item, blind=item.agreement_check == "claimed") if item else None
 
 
 @router.post("/items/{item_id}/claim", response_model=ItemOut)
 def claim(request: Request, item_id: int, user: User = Depends(require(*REVIEWERS)),
           session: Session = DB) -> ItemOut:
     q = state_of(request).settings.queue
-    return ItemOut.of(queue.claim(session, item_id, user, lease_seconds=q.lease_seconds,
-                                  max_open=q.max_open_per_reviewer))
+    item = queue.claim(session, item_id, user, lease_seconds=q.lease_seconds, max_open=q.max_open_per_reviewer)
+    return ItemOut.of(item, blind=item.agreement_check == "claimed")
 
 
 @router.get("/calls/{call_id}", summary="A call: metadata, transcript (masked), findings, verdicts, appeal")
@@ -143,7 +145,7 @@ def call_detail(request: Request, call_id: str, user: User = Depends(current_use
                   "ruling": view.appeal.ruling, "ruling_comment": view.appeal.ruling_comment}
     return {
         "call_id": call.id, "masked": masked, "metadata": dict(view.metadata), "duration_s": view.duration_s,
-        "item": ItemOut.of(item).model_dump(mode="json") if item else None,
+        "item": ItemOut.of(item, blind=view.blind).model_dump(mode="json") if item else None,
         "findings": [asdict(f) for f in view.findings],
         "sample_verdicts": [asdict(v) for v in view.sample_verdicts],
         "appeal": appeal, "transcript": document,
@@ -164,8 +166,10 @@ def verdict(item_id: int, body: VerdictIn, user: User = Depends(require(*REVIEWE
 
 
 @router.post("/items/{item_id}/submit", response_model=ItemOut)
-def submit(item_id: int, user: User = Depends(require(*REVIEWERS)), session: Session = DB) -> ItemOut:
-    return ItemOut.of(queue.submit(session, item_id, user))
+def submit(request: Request, item_id: int, user: User = Depends(require(*REVIEWERS)), session: Session = DB) -> ItemOut:
+    q = state_of(request).settings.queue
+    return ItemOut.of(queue.submit(session, item_id, user, agreement_share=q.agreement_share,
+                                   agreement_salt=q.agreement_salt))
 
 
 @router.post("/items/{item_id}/decide", response_model=ItemOut, summary="A supervisor settles a disagreement")

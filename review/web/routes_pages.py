@@ -124,7 +124,8 @@ def verdict(request: Request, item_id: int, finding_id: int | None = Form(None),
 @router.post("/items/{item_id}/submit")
 def submit(request: Request, item_id: int, user: User = Depends(require(*REVIEWERS)),
            session: Session = Depends(db, scope="function")) -> Response:
-    item = queue.submit(session, item_id, user)
+    q = state_of(request).settings.queue
+    item = queue.submit(session, item_id, user, agreement_share=q.agreement_share, agreement_salt=q.agreement_salt)
     return _done(request, f"/calls/{item.call_id}", {"status": item.status, "stage": item.stage})
 
 

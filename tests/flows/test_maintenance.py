@@ -103,6 +103,7 @@ def test_schedule_is_checked_and_served_in_the_site_time_zone(plain_settings: Se
 
 
 def test_task_runner_follows_the_dask_setting(plain_settings: Settings) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.task_runners import ThreadPoolTaskRunner
     from prefect_dask import DaskTaskRunner
 
@@ -110,14 +111,18 @@ def test_task_runner_follows_the_dask_setting(plain_settings: Settings) -> None:
 
     plain_settings.flows.transcribe_concurrency = 2
     runner = task_runner(plain_settings)
-    assert isinstance(runner, ThreadPoolTaskRunner) and describe_runner(plain_settings) == "threads x2"
+    assert isinstance(runner, ThreadPoolTaskRunner) and describe_runner(plain_settings) == "threads x3 (2 transcribing)"
+    assert runner._max_workers == 3  # one more than the transcriptions: bookkeeping overlaps them
     plain_settings.flows.dask_address = "tcp://10.0.0.5:8786"
-    assert isinstance(task_runner(plain_settings), DaskTaskRunner)
-    plain_settings.flows.dask_address = "local:3"
-    assert describe_runner(plain_settings) == "dask local x3"
-    plain_settings.flows.dask_address = "local:many"
-    with pytest.raises(ConfigError, match="local:N"):
+    with temporary_settings(updates={PREFECT_API_URL: None}), pytest.raises(ConfigError, match="PREFECT_API_URL"):
         task_runner(plain_settings)
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        assert isinstance(task_runner(plain_settings), DaskTaskRunner)
+        plain_settings.flows.dask_address = "local:3"
+        assert describe_runner(plain_settings) == "dask local x3"
+        plain_settings.flows.dask_address = "local:many"
+        with pytest.raises(ConfigError, match="local:N"):
+            task_runner(plain_settings)
 
 
 def test_progress_line_counts_files_audio_and_time_left() -> None:

@@ -113,6 +113,15 @@ def test_nightly_through_prefect_flags_the_threat_and_survives_a_corrupt_file(
     assert (again.already_done, again.previously_quarantined, again.to_process) == (2, 1, 0)
     assert _counts(flow_settings) == counts
 
+    # a backfill with unchanged model and packs redoes nothing
+    from flows.backfill import run_backfill_now
+
+    backfilled = run_backfill_now(flow_settings, "2026-11-26T00:00:00+00:00", "2026-11-29T00:00:00+00:00",
+                                  rescreen_only=True, show_progress=False)
+    assert (backfilled.to_process, backfilled.transcribed, backfilled.screened) == (2, 0, 0)
+    assert not backfilled.failures
+    assert _counts(flow_settings) == counts
+
 
 def _run_cli(inbox: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--inbox", str(inbox)], env=env,

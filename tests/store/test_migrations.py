@@ -44,8 +44,9 @@ def test_a_failing_migration_leaves_the_database_untouched(engine: Engine, tmp_p
 
     scripts = tmp_path / "migrations"
     shutil.copytree(db.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_broken.py").write_text(
-        "import sqlalchemy as sa\nfrom alembic import op\n\nrevision = '0002'\ndown_revision = '0001'\n"
+    head = head_revision()
+    (scripts / "versions" / "9999_broken.py").write_text(
+        f"import sqlalchemy as sa\nfrom alembic import op\n\nrevision = '9999'\ndown_revision = '{head}'\n"
         "branch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None:\n"
         "    op.create_table('scratch', sa.Column('id', sa.Integer, primary_key=True))\n"
         "    op.add_column('calls', sa.Column('extra', sa.Integer))\n"
@@ -57,7 +58,7 @@ def test_a_failing_migration_leaves_the_database_untouched(engine: Engine, tmp_p
     tables = set(inspect(engine).get_table_names())
     assert "scratch" not in tables
     assert "extra" not in {c["name"] for c in inspect(engine).get_columns("calls")}
-    assert revision_of(engine).current == "0001"
+    assert revision_of(engine).current == head
 
 
 def _migrate(url: str) -> None:

@@ -107,3 +107,32 @@ def test_a_recording_over_two_hours_is_processed_in_bounded_memory(tmp_path: Pat
     assert t.segments == [] and backend.calls == []
     assert t.metadata["acoustic"]["long_silences"] == [{"start": 0.0, "end": 7800.0}]
     assert peak < 250 * 2**20  # the whole file at 16 kHz float32 would take 998 MiB
+
+
+class ListeningBackend(ScriptedBackend):
+    """A scripted backend whose language identification gives a fixed distribution."""
+
+    def __init__(self, probabilities: dict[str, float]) -> None:
+        super().__init__()
+        self.probabilities = probabilities
+        self.languages = ["zh", "en", "vi"]
+
+    def language_probabilities(self, audio: np.ndarray) -> dict[str, float]:
+        return self.probabilities
+
+
+@pytest.mark.parametrize(
+    "probabilities,expected",
+    [
+        # what base hears on the Minnan clip: Vietnamese, with a little Chinese and English
+        ({"vi": 0.846, "th": 0.1, "zh": 0.0105, "en": 0.0039}, ("zh", "mandarin", "detection")),
+        ({"vi": 0.995, "zh": 0.001, "en": 0.001}, ("vi", None, "detection")),  # a Vietnamese call
+        ({"en": 0.7, "zh": 0.25, "vi": 0.05}, ("en", "english", "detection")),
+    ],
+)
+def test_detection_chooses_among_the_sites_languages(
+    shared_audio: Path, tmp_path: Path, probabilities: dict[str, float], expected: tuple[str, str | None, str]
+) -> None:
+    path = write_wav(tmp_path / "clip.wav", load_clip(shared_audio, "nan_breeze-taigi-test.wav"))
+    t = _transcriber(ListeningBackend(probabilities)).transcribe(path, "D-1", {})
+    assert (t.language, t.dialect, t.metadata["routing"]["reason"]) == expected

@@ -72,6 +72,13 @@ class FasterWhisperBackend:
         language, probability, _ = self.model.detect_language(audio=np.ascontiguousarray(audio, dtype=np.float32))
         return str(language), float(probability)
 
+    def language_probabilities(self, audio: np.ndarray) -> dict[str, float]:
+        """Every language's probability for (the first 30 s of) the audio."""
+        if not self.multilingual:
+            return {"en": 1.0}
+        _, _, everything = self.model.detect_language(audio=np.ascontiguousarray(audio, dtype=np.float32))
+        return {str(code): float(p) for code, p in everything}
+
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> BackendResult:
         language = options.language
         if not self.multilingual:

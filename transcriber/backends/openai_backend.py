@@ -40,8 +40,24 @@ def _alignment_dump(heads: list[list[int]], n_layer: int, n_head: int) -> bytes:
     return base64.b85encode(gzip.compress(mask.tobytes()))
 
 
+def _serial_dtw() -> None:
+    """Compile openai-whisper's word-timestamp DTW without numba's ``parallel=True``.
+
+    Its loops are sequential anyway (no prange), so the result is the same; but measured here,
+    after the first parallel call numba's worker thread kept spinning and every later decode in
+    the process cost 2.5-3x the CPU time (48 s instead of 18 s for 20 s of audio).
+    """
+    import numba
+    import whisper.timing as timing
+
+    if not getattr(timing, "_callqa_serial_dtw", False):
+        timing.dtw_cpu = numba.njit(timing.dtw_cpu.py_func)  # type: ignore[attr-defined]
+        timing._callqa_serial_dtw = True  # type: ignore[attr-defined]
+
+
 def load_openai_model(model_path: Path, threads: int = 0) -> Any:
     """The shared ``whisper.Whisper`` model for a CTranslate2 folder, converting it on first use."""
+    _serial_dtw()
     import torch
     import whisper
 
