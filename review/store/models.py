@@ -165,6 +165,9 @@ Index("ix_review_items_queue", ReviewItem.status, ReviewItem.urgent.desc(), Revi
       ReviewItem.created_at)
 # blind checks waiting for a second reviewer, oldest first, without walking the (mostly final) items
 Index("ix_review_items_agreement", ReviewItem.agreement_check, ReviewItem.created_at)
+# the queue page filters by overdue and by rule (migration 0003)
+Index("ix_review_items_overdue_status", ReviewItem.overdue, ReviewItem.status)
+Index("ix_findings_rule_call", Finding.rule_id, Finding.call_id)
 
 
 class Verdict(Base):
