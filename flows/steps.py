@@ -152,10 +152,10 @@ def transcribe(settings: Settings, factory: sessionmaker[Session], call_id: str,
         stored = _stored_transcript(session, call_id, keys, any_model=item.rescreen_only)
         if stored is not None:
             return stored.id, dict(stored.document)
-    started = time.perf_counter()
     with worker.transcription_slot(settings):
+        started = time.perf_counter()  # the model at work, not the wait for a slot
         transcript = engine.transcribe(path, call_id, metadata)
-    outcome.transcribe_s = time.perf_counter() - started
+        outcome.transcribe_s = time.perf_counter() - started
     document = transcript.to_dict()
     model_key = engine.model_key(document.get("dialect"))
     target = transcript_path(settings, call_id, model_key)

@@ -147,8 +147,13 @@ def _scalar(variables: dict[str, np.ndarray], name: str, default: int) -> int:
     return int(variables[name].reshape(-1)[0]) if name in variables else default
 
 
-def whisper_dims(model: CT2Model) -> WhisperDims:
+def whisper_dims(model: CT2Model, path: Path) -> WhisperDims:
     v = model.variables
+    needed = ("encoder/conv1/weight", "encoder/position_encodings/encodings",
+              "decoder/position_encodings/encodings", "decoder/embeddings/weight")
+    missing = [name for name in needed if name not in v or v[name].ndim < 2]
+    if missing:
+        raise ModelFormatError(f"{path}: missing tensor {missing[0]}; not a complete Whisper model")
     enc_pos, dec_pos, emb = (v["encoder/position_encodings/encodings"], v["decoder/position_encodings/encodings"],
                              v["decoder/embeddings/weight"])
     # every released Whisper uses 64-dimensional heads; CTranslate2 stores the count since spec revision 2
@@ -257,7 +262,7 @@ def convert(model_bin: Path, out_path: Path) -> Path:
     model_bin = Path(model_bin)
     model = read_ct2_model(model_bin)
     _check_convertible(model, model_bin)
-    dims = whisper_dims(model)
+    dims = whisper_dims(model, model_bin)
     state = {name: torch.from_numpy(array.copy()) for name, array in _state_dict(model, dims, model_bin).items()}
     checkpoint: dict[str, Any] = {
         "dims": asdict(dims),

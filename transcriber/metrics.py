@@ -16,6 +16,7 @@ from transcriber.normalize import to_simplified
 _DIGITS = "零一二三四五六七八九"
 _UNITS = ((10**8, "亿"), (10**4, "万"), (1000, "千"), (100, "百"), (10, "十"))
 _NUMBER = re.compile(r"(\d+)(\.\d+)?(%|年)?")
+_HALF_PAST = re.compile(r"(\d+)\.(?=半)")
 _NON_WORD = re.compile(r"[^\w']+|_", re.UNICODE)
 
 
@@ -50,6 +51,7 @@ def digits_to_chinese(text: str) -> str:
             return "百分之" + spoken
         return spoken + suffix
 
+    text = _HALF_PAST.sub(r"\1点", text)  # Whisper writes 七点半 as 7.半
     return _NUMBER.sub(read, text)
 
 

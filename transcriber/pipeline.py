@@ -1,10 +1,11 @@
 """Recording in, Transcript out: decode -> split channels -> VAD -> route -> decode -> normalise.
 
-Each channel of a stereo call is transcribed on its own. Voice activity detection cuts a channel
-into speech chunks (turns); the chunks are packed back to back into windows of at most 28 s, so
-Whisper never spends time on silence or hold music, and every word is mapped back to the chunk
-it came from. A segment never spans two turns, keeps its true time, and the two channels are
-merged in time order with their roles.
+Voice activity detection cuts each channel of a call into speech chunks (turns). The chunks of
+both channels are packed in time order into windows of at most 28 s of speech, so Whisper never
+spends time on silence or hold music and hears the conversation as it went; every word is
+mapped back to the chunk, and so the channel (role), it came from. A segment never spans two
+turns and keeps its true time; segments are merged in time order. Turns Whisper skipped (it
+sometimes ends a window early) are decoded once more on their own.
 
 Recordings are read in pieces of a few minutes, cut at the quietest moment, so memory stays
 bounded for calls of many hours.

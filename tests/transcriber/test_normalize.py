@@ -40,5 +40,6 @@ def test_error_rates_ignore_script_punctuation_and_digit_style() -> None:
     assert cer("甚至出现交易几乎停滞的情况", "甚至出現交易幾乎停滯的情況。") == (0, 13)
     assert cer("二零一三年涨了百分之十五", "2013年涨了15%") == (0, 12)
     assert digits_to_chinese("还款105元") == "还款一百零五元"
+    assert digits_to_chinese("早晨7.半到9.半") == "早晨七点半到九点半"
     assert wer("And so, my fellow Americans", "and so my fellow americans") == (0, 5)
     assert wer("pay the debt today", "pay debt to day") == (3, 4)  # deletion, substitution, insertion

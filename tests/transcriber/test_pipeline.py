@@ -150,3 +150,15 @@ def test_cli_batch_reports_a_bad_file_and_transcribes_the_rest(
     srt = (out / f"{Path(AGENT_1).stem}.srt").read_text(encoding="utf-8")
     assert srt.startswith("1\n00:00:0") and "-->" in srt and "交易" in srt
 
+
+
+def test_a_turn_in_another_language_is_not_lost(transcriber: Any, shared_audio: Path, tmp_path: Path) -> None:
+    """Whisper ends a forced-zh window at the English turn; the turn is heard again, as English."""
+    agent, customer = np.zeros(24 * SR, np.float32), np.zeros(24 * SR, np.float32)
+    _place(agent, load_clip(shared_audio, "zh_kimi-asr-example.wav"), 0.0)
+    _place(customer, load_clip(shared_audio, "en_jfk.wav"), 11.0)
+    path = write_wav(tmp_path / "mixed.wav", np.stack([agent, customer]))
+    t = transcriber.transcribe(path, "X-1", {"language": "zh"})
+    said = {role: " ".join(s.text for s in t.segments if s.role == role) for role in ("agent", "customer")}
+    assert "告别" in said["agent"]
+    assert "country" in said["customer"].lower(), said
