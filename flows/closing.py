@@ -28,6 +28,7 @@ class NightClose:
     days: list[str] = field(default_factory=list)
     draws: list[int] = field(default_factory=list)
     sampled: int = 0
+    overdue: int = 0  # review items newly marked overdue by the SLA sweep
     report_dir: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -80,24 +81,31 @@ def close_night(settings: Settings, factory: sessionmaker[Session], call_ids: li
             result.notes.append(f"sample for {day}: {exc}")
     since, until = day_bounds(days[0], settings.flows.timezone)[0], day_bounds(days[-1], settings.flows.timezone)[1]
     try:
+        # the SLA sweep runs before the report so the morning report's overdue count is today's
+        from review.queue import mark_overdue
+
+        with session_scope(factory) as session:
+            result.overdue = len(mark_overdue(session, sla_hours=settings.queue.sla_hours))
+    except CallQAError as exc:
+        result.notes.append(f"SLA sweep: {exc}")
+    try:
         with session_scope(factory) as session:
             report = build_report(session, since, until, sla_hours=settings.queue.sla_hours)
         label = days[0].isoformat() if len(days) == 1 else f"{days[0].isoformat()}_{days[-1].isoformat()}"
         out = Path(settings.reports_dir) / label
-        write_report(report, out)
+        paths = write_report(report, out)
         result.report_dir = str(out)
-        _announce(settings, report, out)
+        _announce(settings, report, paths)
     except CallQAError as exc:
         result.notes.append(f"report: {exc}")
     return result
 
 
-def _announce(settings: Settings, report: object, out: Path) -> None:
+def _announce(settings: Settings, report: object, paths: dict[str, Path]) -> None:
     from review.notify import send_report
 
     if not (settings.notify.wecom_url or settings.notify.dingtalk_url or settings.notify.slack_url):
         return
-    paths = {p.stem: p for p in out.iterdir() if p.is_file()}
     try:
         send_report(report, paths, settings.notify)  # type: ignore[arg-type]
     except Exception as exc:  # noqa: BLE001 - notify never blocks the night
