@@ -47,3 +47,25 @@ def test_bad_environment_value_names_the_variable() -> None:
 def test_missing_config_file_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(env={"CALLQA_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_example_config_lists_every_setting_and_loads(tmp_path: Path) -> None:
+    import dataclasses
+
+    from callqa.config import Settings
+
+    example = Path(__file__).resolve().parents[1] / "callqa.example.toml"
+    text = example.read_text(encoding="utf-8")
+    settings = Settings()
+    for section in dataclasses.fields(settings):
+        if section.name in ("home", "database_url"):
+            continue
+        assert f"[{section.name}]" in text
+        for key in dataclasses.fields(getattr(settings, section.name)):
+            assert f"# {key.name} = " in text, f"callqa.example.toml lacks {section.name}.{key.name}"
+    # uncommented, every default must load and equal the embedded default
+    uncommented = tmp_path / "callqa.toml"
+    uncommented.write_text("\n".join(line[2:] if line.startswith("# ") and " = " in line and not line.startswith("# home")
+                                     and not line.startswith("# database_url") else line
+                                     for line in text.splitlines()), encoding="utf-8")
+    assert load_settings(uncommented, env={}) == load_settings(env={})
