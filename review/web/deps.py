@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callqa.config import Settings
 from review.accounts import UserInfo
+from review.store.db import session_scope
 from review.store.models import User
 from review.web.security import (
     CSRF_FIELD,
@@ -45,15 +46,8 @@ def state_of(request: Request) -> WebState:
 
 
 def db(request: Request) -> Iterator[Session]:
-    session = state_of(request).session_factory()
-    try:
+    with session_scope(state_of(request).session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def session_data(request: Request) -> SessionData:
