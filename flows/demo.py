@@ -8,6 +8,7 @@ work done (idempotent) and shows the same state.
 from __future__ import annotations
 
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,6 +146,18 @@ def render(result: DemoResult, settings: Settings) -> str:
         lines.append(f"report: {s.report_dir}/report.html")
     home = f"CALLQA_HOME={settings.home} " if str(settings.home) not in ("var", "./var") else ""
     lines.append(result.accounts_note + (": " + ", ".join(result.accounts) if result.accounts else ""))
-    lines.append(f"open the review UI: {home}callqa serve   (then http://{settings.web.host}:{settings.web.port})")
+    lines.append(f"open the review UI: {home}{_callqa_command()} serve   "
+                 f"(then http://{settings.web.host}:{settings.web.port})")
     lines.append("demo check: OK" if not result.problems else "demo check: FAILED\n  " + "\n  ".join(result.problems))
     return "\n".join(lines)
+
+
+def _callqa_command() -> str:
+    """The way to call callqa from here: `callqa` when on PATH, else the venv's script (e.g. .venv/bin/callqa)."""
+    if shutil.which("callqa"):
+        return "callqa"
+    script = Path(sys.executable).parent / "callqa"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
