@@ -19,13 +19,12 @@ import time
 from datetime import datetime
 
 from prefect import flow
-from prefect.futures import as_completed
 from sqlalchemy import func, select
 
 from callqa.config import Settings, load_settings
 from callqa.errors import ConfigError
 from flows import worker
-from flows.nightly import NightSummary, _failed, _tally, process_recording
+from flows.nightly import NightSummary, process_all
 from flows.progress import Progress
 from flows.runners import describe_runner, task_runner
 from flows.steps import WorkItem
@@ -58,16 +57,7 @@ def run_backfill(settings: Settings, items: list[WorkItem], *, show_progress: bo
     summary = NightSummary(inbox="(stored recordings)", runner=describe_runner(settings), to_process=len(items),
                            resumed=len(items))
     progress = Progress(total=len(items))
-    futures = {process_recording.submit(settings, item): item for item in items}
-    for future in as_completed(list(futures)):
-        item = futures[future]
-        try:
-            outcome = future.result()
-        except Exception as error:  # noqa: BLE001 - one call never stops the backfill
-            outcome = _failed(settings, item, error)
-        _tally(summary, outcome)
-        if show_progress:
-            progress.report(outcome)
+    process_all(settings, items, summary, progress, show_progress=show_progress)
     summary.wall_s = time.perf_counter() - started
     return summary
 

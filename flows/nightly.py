@@ -13,6 +13,7 @@ import flows.prefect_env  # noqa: F401  - sets Prefect's offline defaults before
 # isort: on
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -110,6 +111,24 @@ def _tally(summary: NightSummary, outcome: CallOutcome) -> None:
         summary.workers.append(outcome.worker)
 
 
+def process_all(settings: Settings, items: list[WorkItem], summary: NightSummary, progress: Progress, *,
+                show_progress: bool, on_outcome: Callable[[WorkItem, CallOutcome], None] | None = None) -> None:
+    """Run every item through ``process_recording`` and tally it as it finishes; a task that still
+    fails after its retries becomes a quarantined failure, so one recording never stops the run."""
+    futures = {process_recording.submit(settings, item): item for item in items}
+    for future in as_completed(list(futures)):
+        item = futures[future]
+        try:
+            outcome = future.result()
+        except Exception as error:  # noqa: BLE001 - one recording never stops the run
+            outcome = _failed(settings, item, error)
+        _tally(summary, outcome)
+        if on_outcome is not None:
+            on_outcome(item, outcome)
+        if show_progress:
+            progress.report(outcome)
+
+
 def run_night(settings: Settings, inbox: str | None = None, *, show_progress: bool = True) -> NightSummary:
     """The body of the nightly flow; call it inside a flow run (the tasks need one)."""
     started = time.perf_counter()
@@ -123,18 +142,12 @@ def run_night(settings: Settings, inbox: str | None = None, *, show_progress: bo
     if show_progress:
         progress.start(plan.discovered, plan.already_done, plan.resumed)
     ledger = ledger_for(settings)
-    futures = {process_recording.submit(settings, item): item for item in plan.items}
-    for future in as_completed(list(futures)):
-        item = futures[future]
-        try:
-            outcome = future.result()
-        except Exception as error:  # noqa: BLE001 - one recording never stops the night
-            outcome = _failed(settings, item, error)
-        _tally(summary, outcome)
+
+    def remember(item: WorkItem, outcome: CallOutcome) -> None:
         if item.source is not None and outcome.sha256 is not None:
             ledger.add(item.source, outcome.sha256 if outcome.ok else QUARANTINED + outcome.sha256)
-        if show_progress:
-            progress.report(outcome)
+
+    process_all(settings, plan.items, summary, progress, show_progress=show_progress, on_outcome=remember)
     finished = [o.call_id for o in summary.outcomes if o.ok and o.call_id]
     close_started = time.perf_counter()
     closing = sample_and_report.submit(settings, finished).result()

@@ -121,13 +121,14 @@ def _register_queue(app: typer.Typer) -> None:
         """Record a verdict on one finding (or on a sampled call), optionally submitting the item."""
         from review import queue
 
-        with session_scope(_sessions(load_settings())) as session:
+        settings = load_settings()
+        with session_scope(_sessions(settings)) as session:
             who = _user(session, user)
             if finding is None:
                 queue.record_sample_verdict(session, item_id, who, decision, category, reason, comment)
             else:
                 queue.record_verdict(session, item_id, finding, who, decision, reason, comment)
-            q = load_settings().queue
+            q = settings.queue
             item = (queue.submit(session, item_id, who, agreement_share=q.agreement_share,
                                  agreement_salt=q.agreement_salt) if submit_now else queue.get_item(session, item_id))
             _show(item, False)
