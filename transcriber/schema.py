@@ -108,12 +108,18 @@ def json_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(json_schema())
+
+
 def validate(data: Any, source: str = "transcript") -> None:
     """Raise TranscriptSchemaError naming the source and the first problem."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(json_schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise TranscriptSchemaError(f"{source}: not a valid transcript: at {where}: {error.message}")
