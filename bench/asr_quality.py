@@ -99,7 +99,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "asr_quality.json")
     parser.add_argument("--systems", default="plain,callqa", help="comma list of plain, callqa, callqa_float32")
     parser.add_argument("--beam-size", type=int, default=None, help="override the callqa beam size")
+    parser.add_argument("--patience", type=float, default=None, help="override the callqa beam-search patience")
     parser.add_argument("--compute-type", default=None, help="override the callqa compute type (int8, float32)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any transcriber setting, e.g. --set threads=2 --set decode_workers=1")
     parser.add_argument("--limit", type=int, default=0, help="only the first N clips (0: all)")
     parser.add_argument("--reuse", type=Path, action="append", default=[],
                         help="earlier results file(s): systems not in --systems are taken from them and re-scored "
@@ -114,6 +117,13 @@ def main() -> None:
         settings.beam_size = args.beam_size
     if args.compute_type:
         settings.compute_type = args.compute_type
+    if args.patience:
+        settings.patience = args.patience
+    for override in args.overrides:
+        key, _, value = override.partition("=")
+        if not hasattr(settings, key):
+            parser.error(f"--set {override}: transcriber has no setting {key!r}")
+        setattr(settings, key, type(getattr(settings, key))(value))
     cache = Path(os.environ.get("CALLQA_HOME", tempfile.mkdtemp(prefix="callqa-bench-"))) / "models"
     model_dir = resolve_model(settings.model, settings, cache)
     float32 = dataclasses.replace(settings, compute_type="float32")

@@ -116,11 +116,12 @@ def worker(backend: str | None, out: Path, paths: list[Path]) -> None:
         settings.transcriber.backend = backend
     transcriber = Transcriber(settings.transcriber, settings.model_cache)
     texts = {}
-    for path in paths:
-        try:
-            texts[path.name] = transcriber.transcribe(path, call_id=path.stem, metadata={}).text
-        except CallQAError as exc:  # scored as an empty transcript; the other calls still count
-            print(f"[asr_speed] {path}: {exc}", file=sys.stderr)
+    # as `callqa transcribe` and the nightly flow do: calls side by side, one per core
+    for index, result in transcriber.transcribe_many((path, path.stem, {}) for path in paths):
+        if isinstance(result, CallQAError):  # scored as an empty transcript; the other calls still count
+            print(f"[asr_speed] {paths[index]}: {result}", file=sys.stderr)
+        else:
+            texts[paths[index].name] = result.text
     out.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
 
 
@@ -195,8 +196,12 @@ def summarize(runs: list[Run], calls: list[CallRecording], settings: Any, starte
         result["target"] = {"speedup_at_least": TARGET_SPEEDUP, "error_no_worse": True,
                             "met": bool(c.speedup_vs_whisper_cli >= TARGET_SPEEDUP and no_worse)}
     ts = settings.transcriber
+    from transcriber.backends.faster import _cpu_flags, thread_layout
+
     result["callqa_settings"] = {"backend": ts.backend, "model": ts.model, "compute_type": ts.compute_type,
-                                 "beam_size": ts.beam_size, "threads": ts.threads}
+                                 "beam_size": ts.beam_size, "patience": ts.patience, "cpu_isa": ts.cpu_isa,
+                                 "threads_per_decode_and_decodes_at_once": thread_layout(ts.threads, ts.decode_workers),
+                                 "cpu_has_avx512_vnni": "avx512_vnni" in _cpu_flags()}  # fmt: skip
     # other work on the machine inflates every wall time; the CPU-time ratios are steadier
     result["machine"] = {"cpus": os.cpu_count(), "affinity": len(os.sched_getaffinity(0)),
                          "loadavg_start": LOADAVG_START, "loadavg_end": [round(x, 2) for x in os.getloadavg()]}

@@ -24,7 +24,10 @@ class TranscriberSettings:
     model: str = "base"
     compute_type: str = "int8"
     beam_size: int = 5
-    threads: int = 0  # 0: let the backend choose (all cores)
+    patience: float = 2.0  # beam search ends once beam_size * patience hypotheses have finished
+    threads: int = 0  # CPU threads per decode; 0: the backend's choice (faster-whisper: 1, openai-whisper: all)
+    decode_workers: int = 0  # faster-whisper windows decoded at once per process; 0: one per core
+    cpu_isa: str = "auto"  # CTranslate2 instruction set: auto (AVX512 where VNNI), default, AVX2, AVX512
     default_language: str = "auto"
     dialects_file: str = ""  # empty: the registry shipped in transcriber/dialects.toml
     # name -> local folder or model.bin path, for fine-tuned or site models
@@ -78,7 +81,7 @@ class FlowSettings:
     cron: str = "0 1 * * *"
     timezone: str = "Asia/Shanghai"
     dask_address: str = ""
-    transcribe_concurrency: int = 1
+    transcribe_concurrency: int = 0  # per process; 0: one per core
     recording_retention_days: int = 730
     transcript_retention_days: int = 730
 

@@ -21,6 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from callqa.config import Settings
 from callqa.errors import ConfigError
+from flows.worker import transcribe_concurrency
 
 
 def _local_workers(address: str) -> int:
@@ -36,7 +37,7 @@ def _local_workers(address: str) -> int:
 
 def slots(settings: Settings) -> int:
     """Tasks one process runs at once: the transcriptions plus one doing everything else."""
-    return max(1, settings.flows.transcribe_concurrency) + 1
+    return transcribe_concurrency(settings) + 1
 
 
 def task_runner(settings: Settings) -> Any:
@@ -59,7 +60,7 @@ def task_runner(settings: Settings) -> Any:
 def describe_runner(settings: Settings) -> str:
     address = settings.flows.dask_address.strip()
     if not address:
-        return f"threads x{slots(settings)} ({max(1, settings.flows.transcribe_concurrency)} transcribing)"
+        return f"threads x{slots(settings)} ({transcribe_concurrency(settings)} transcribing)"
     if address == "local" or address.startswith("local:"):
         return f"dask local x{_local_workers(address)}"
     return f"dask {address}"

@@ -146,7 +146,7 @@ def transcribe(settings: Settings, factory: sessionmaker[Session], call_id: str,
     from review.store.db import session_scope
     from review.store.repo import save_transcript
 
-    engine = worker.transcriber(settings, metadata.get("channels"))
+    engine = worker.transcriber(settings)
     keys = {engine.model_key(None), engine.model_key(metadata.get("dialect"))}
     with session_scope(factory) as session:
         stored = _stored_transcript(session, call_id, keys, any_model=item.rescreen_only)

@@ -7,7 +7,6 @@ live once per process, which is exactly the sharing we want.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from collections.abc import Iterator
@@ -44,31 +43,19 @@ def session_factory(settings: Settings) -> sessionmaker[Session]:
         return _engines[url][1]
 
 
-def transcriber(settings: Settings, channels: dict[str, int] | None = None) -> Any:
-    """The process's Transcriber for these settings and this channel layout (models load once).
+def transcriber(settings: Settings) -> Any:
+    """The process's Transcriber for these settings (models load once per process).
 
-    The transcriber reads the agent/customer channels from its settings, so a recording with the
-    agent on the right gets a Transcriber with the channels swapped; it shares the loaded models
-    of the first one, so the process still holds each model once.
+    A recording's own channel layout travels in its metadata (``channels``), which the
+    transcriber reads per call, so every layout shares this one.
     """
     from transcriber import Transcriber
 
-    tsettings = settings.transcriber
-    if channels and "agent" in channels and "customer" in channels:
-        tsettings = dataclasses.replace(tsettings, agent_channel=int(channels["agent"]),
-                                        customer_channel=int(channels["customer"]))
-    base_key = repr((settings.transcriber, str(settings.model_cache)))
-    key = repr((tsettings, str(settings.model_cache)))
+    key = repr((settings.transcriber, str(settings.model_cache)))
     with _lock:
-        if base_key not in _transcribers:
-            _transcribers[base_key] = Transcriber(settings.transcriber, settings.model_cache)
-            stats["transcribers_built"] += 1
         if key not in _transcribers:
-            made = Transcriber(tsettings, settings.model_cache)
-            shared = getattr(_transcribers[base_key], "_backends", None)
-            if isinstance(shared, dict) and hasattr(made, "_backends"):
-                made._backends = shared  # one loaded model per process, whatever the layout
-            _transcribers[key] = made
+            _transcribers[key] = Transcriber(settings.transcriber, settings.model_cache)
+            stats["transcribers_built"] += 1
         return _transcribers[key]
 
 
@@ -87,11 +74,22 @@ def screener(settings: Settings, language: str | None) -> Any:
 @contextmanager
 def transcription_slot(settings: Settings) -> Iterator[None]:
     """Bound concurrent transcriptions in this process to flows.transcribe_concurrency."""
-    limit = max(1, settings.flows.transcribe_concurrency)
+    limit = transcribe_concurrency(settings)
     with _lock:
         slot = _slots.setdefault(limit, threading.BoundedSemaphore(limit))
     with slot:
         yield
+
+
+def transcribe_concurrency(settings: Settings) -> int:
+    """Transcriptions at once in one process: the setting, or one per core the process may use
+    (each decode runs on one core; see transcriber.backends.faster.thread_layout)."""
+    if settings.flows.transcribe_concurrency > 0:
+        return settings.flows.transcribe_concurrency
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def identity() -> dict[str, Any]:

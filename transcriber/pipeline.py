@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from callqa.config import TranscriberSettings
-from callqa.errors import TranscriptionError
+from callqa.errors import CallQAError, TranscriptionError
 from transcriber import audio as audio_io
 from transcriber.acoustic import AcousticCollector
 from transcriber.backends import Backend, DecodeOptions, RawSegment, create_backend
@@ -75,6 +77,22 @@ def _pieces(path: Path, roles: Callable[[np.ndarray], dict[str, np.ndarray]]) ->
         yield _Piece(offset, roles(buf))
 
 
+def _channel_layout(given: Any, agent: int, customer: int, path: Path) -> tuple[int, int]:
+    """(agent, customer) channel numbers: the call's ``metadata["channels"]`` when it names both
+    (a site whose recorder puts the agent on the right), else the configured ones."""
+    if given is None:
+        return agent, customer
+    try:
+        pair = (int(given["agent"]), int(given["customer"]))
+    except (TypeError, KeyError, ValueError) as exc:
+        raise TranscriptionError(
+            f'{path}: metadata "channels" must look like {{"agent": 0, "customer": 1}}, not {given!r}'
+        ) from exc
+    if pair[0] == pair[1] or min(pair) < 0:
+        raise TranscriptionError(f'{path}: metadata "channels" {given!r} must name two different channels')
+    return pair
+
+
 class Transcriber:
     """Loads models lazily, once per process, and reuses them for every call."""
 
@@ -87,6 +105,8 @@ class Transcriber:
         self.vad = VadSettings()
         self._retry_min = int((1.0 + 2 * self.vad.pad_s) * SR)  # a second of voice besides the padding
         self._backends: dict[str, Backend] = {}
+        self._pool: ThreadPoolExecutor | None = None  # decodes windows side by side (faster-whisper)
+        self._pool_lock = threading.Lock()
 
     # -- models -----------------------------------------------------------------------------
     def _available(self, model: str) -> bool:
@@ -96,7 +116,9 @@ class Transcriber:
         if model not in self._backends:
             path = resolve_model(model, self.settings, self.model_cache)
             s = self.settings
-            self._backends[model] = create_backend(s.backend, path, model, s.compute_type, s.threads)
+            self._backends[model] = create_backend(
+                s.backend, path, model, s.compute_type, s.threads, s.decode_workers, s.cpu_isa
+            )
         return self._backends[model]
 
     def model_for(self, dialect: str | None = None) -> str:
@@ -117,12 +139,13 @@ class Transcriber:
         meta: dict[str, Any] = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in (metadata or {}).items()}
         info = audio_io.probe(path)
         s = self.settings
-        stereo = info.channels >= 2 and max(s.agent_channel, s.customer_channel) < info.channels
+        agent, customer = _channel_layout(meta.get("channels"), s.agent_channel, s.customer_channel, path)
+        stereo = info.channels >= 2 and max(agent, customer) < info.channels
         layout: dict[str, bool] = {"stereo": stereo}
 
         def roles(block: np.ndarray) -> dict[str, np.ndarray]:
             if layout["stereo"]:
-                split = audio_io.split_channels(block, s.agent_channel, s.customer_channel)
+                split = audio_io.split_channels(block, agent, customer)
                 if split is not None:
                     return split
                 layout["stereo"] = False  # the same signal on both sides: one voice track
@@ -167,26 +190,51 @@ class Transcriber:
             dialect=chosen.dialect,
             backend=s.backend,
             model=chosen.model,
-            channels={"agent": s.agent_channel, "customer": s.customer_channel} if stereo_final else None,
+            channels={"agent": agent, "customer": customer} if stereo_final else None,
             segments=segments,
             metadata=meta,
         )
         validate(transcript.to_dict(), f"transcript of {path}")
         return transcript
 
+    def transcribe_many(
+        self, jobs: Iterable[tuple[str | Path, str, Mapping[str, Any] | None]], at_once: int = 0
+    ) -> Iterator[tuple[int, Transcript | CallQAError]]:
+        """Transcribe ``(path, call_id, metadata)`` jobs, ``at_once`` side by side (0: as many as the
+        default model decodes at once); yields ``(index, transcript or the error)`` as each ends.
+
+        One call alone leaves a core idle while it waits on its own windows in turn; two at once
+        keep both busy. A bad recording yields its error and the others go on.
+        """
+        pending = list(jobs)
+        if at_once <= 0:
+            try:
+                at_once = self.backend(self.settings.model).concurrency
+            except CallQAError:
+                at_once = 1  # no model: each job reports the error on its own
+        if at_once <= 1 or len(pending) <= 1:
+            for index, (path, call_id, metadata) in enumerate(pending):
+                try:
+                    yield index, self.transcribe(path, call_id, metadata)
+                except CallQAError as exc:
+                    yield index, exc
+            return
+        with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="callqa-call") as pool:
+            futures = {pool.submit(self.transcribe, *job): index for index, job in enumerate(pending)}
+            for future in as_completed(futures):
+                try:
+                    yield futures[future], future.result()
+                except CallQAError as exc:
+                    yield futures[future], exc
+
     def _route(self, metadata: dict[str, Any], piece: _Piece, chunks: dict[str, list[SpeechChunk]]) -> Route:
         def detect() -> tuple[str, float] | None:
-            # the first 30 s of speech, whichever side speaks first
-            ordered = sorted((c.start, role, c) for role, cs in chunks.items() for c in cs)
-            parts, total = [], 0
-            for _, role, c in ordered:
-                parts.append(piece.channels[role][c.start : c.end])
-                total += c.end - c.start
-                if total >= 30 * SR:
-                    break
-            if not parts:
+            # the call's first window, exactly as it will be decoded, so the backend's encoder pass
+            # over it serves both the language decision and the transcription
+            merged = sorted((c for found in chunks.values() for c in found), key=lambda c: (c.start, c.end))
+            if not merged:
                 return None
-            return self._detect(np.concatenate(parts)[: 30 * SR])
+            return self._detect(self._packed(piece, pack_windows(merged, self.vad.window_s)[0]))
 
         return route(
             self.registry, metadata, self._available, detect, self.settings.default_language, self.settings.model
@@ -232,7 +280,7 @@ class Transcriber:
             if i and time.monotonic() - started > s.max_decode_seconds_per_segment:
                 return best or [], True
             options = DecodeOptions(
-                language=language, beam_size=s.beam_size, initial_prompt=prompt, temperature=(temperature,),
+                language=language, beam_size=s.beam_size, patience=s.patience, initial_prompt=prompt, temperature=(temperature,),
                 word_timestamps=True, max_new_tokens=min(224, int(12 * seconds) + 48),
             )  # fmt: skip
             try:
@@ -259,22 +307,36 @@ class Transcriber:
             return [], 0
         backend = self.backend(chosen.model)
         language = self._language_for(backend, chosen)
-        out: list[Segment] = []
-        capped = 0
-        for window in pack_windows(merged, self.vad.window_s):
-            found, missed, was_capped = self._decode_chunks(backend, piece, window, language, chosen)
+        windows = pack_windows(merged, self.vad.window_s)
+        if backend.concurrency > 1 and len(windows) > 1:
+            # the windows of a piece are independent: decode them side by side, in order of results
+            results = list(self._executor(backend.concurrency).map(
+                lambda window: self._decode_with_retry(backend, piece, window, language, chosen), windows
+            ))  # fmt: skip
+        else:
+            results = [self._decode_with_retry(backend, piece, window, language, chosen) for window in windows]
+        return [seg for found, _ in results for seg in found], sum(capped for _, capped in results)
+
+    def _executor(self, workers: int) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="callqa-decode")
+            return self._pool
+
+    def _decode_with_retry(
+        self, backend: Backend, piece: _Piece, window: list[SpeechChunk], language: str | None, chosen: Route
+    ) -> tuple[list[Segment], int]:
+        found, missed, capped = self._decode_chunks(backend, piece, window, language, chosen)
+        if missed and len(missed) < len(window):
+            # Whisper sometimes ends a window early (a turn in another language or voice, a long
+            # pause) and the turns after it are silently lost: hear those turns once more alone,
+            # in the language they sound like among the site's (forced zh, English came out translated)
+            heard_as = self._detect(self._packed(piece, missed))[0] if language else None
+            retry_language = heard_as if heard_as in getattr(backend, "languages", [heard_as]) else language
+            again, _, was_capped = self._decode_chunks(backend, piece, missed, retry_language, chosen)
             capped += was_capped
-            if missed and len(missed) < len(window):
-                # Whisper sometimes ends a window early (a turn in another language or voice, a long
-                # pause) and the turns after it are silently lost: hear those turns once more alone,
-                # in the language they sound like among the site's (forced zh, English came out translated)
-                heard_as = self._detect(self._packed(piece, missed))[0] if language else None
-                retry_language = heard_as if heard_as in getattr(backend, "languages", [heard_as]) else language
-                again, _, was_capped = self._decode_chunks(backend, piece, missed, retry_language, chosen)
-                capped += was_capped
-                found.extend(again)
-            out.extend(found)
-        return out, capped
+            found.extend(again)
+        return found, capped
 
     @staticmethod
     def _packed(piece: _Piece, chunks: list[SpeechChunk]) -> np.ndarray:

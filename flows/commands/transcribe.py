@@ -59,21 +59,28 @@ def transcribe(
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as progress:  # fmt: skip
         task = progress.add_task("transcribing", total=len(files))
-        for path in files:
-            progress.update(task, description=path.name)
-            try:
-                transcript = transcriber.transcribe(path, call_id=path.stem, metadata=metadata)
-            except CallQAError as exc:
+        ready: dict[int, str] = {}  # rendered, waiting for the files before them (stdout keeps input order)
+        printed = 0
+        # files side by side, one per core: a single call leaves a core idle between its windows
+        for index, result in transcriber.transcribe_many((path, path.stem, metadata) for path in files):
+            path = files[index]
+            if isinstance(result, CallQAError):
                 failed += 1
-                err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+                err.print(f"[red]error:[/red] {result}", markup=True, highlight=False)
+                ready[index] = ""
             else:
-                text = render(transcript, fmt.value)
+                text = render(result, fmt.value)
                 if output_dir:
                     (output_dir / f"{path.stem}.{fmt.value}").write_text(text, encoding="utf-8")
-                else:
+                ready[index] = "" if output_dir else text
+            while printed in ready:
+                text = ready.pop(printed)
+                if text:
                     progress.console.file.flush()
                     sys.stdout.write(text)
                     sys.stdout.flush()
+                printed += 1
+            progress.update(task, description=path.name)
             progress.advance(task)
     if failed:
         err.print(f"{failed} of {len(files)} file(s) failed")

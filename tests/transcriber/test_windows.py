@@ -3,6 +3,7 @@ true times across packed windows and across the pieces of a long recording."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -23,9 +24,10 @@ class ScriptedBackend:
     model_name = "base"
     languages = ["zh", "en"]
 
-    def __init__(self, compression_ratio: float = 1.2, delay_s: float = 0.0) -> None:
+    def __init__(self, compression_ratio: float = 1.2, delay_s: float = 0.0, concurrency: int = 1) -> None:
         self.compression_ratio = compression_ratio
         self.delay_s = delay_s
+        self.concurrency = concurrency
         self.calls: list[tuple[float, tuple[float, ...]]] = []
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
@@ -86,6 +88,41 @@ def test_long_recording_in_pieces_keeps_true_times(
         inside = [i for i, (a, b) in enumerate(placed) if a - 0.4 <= seg.start and seg.end <= b + 0.4]
         assert len(inside) == 1, (seg.start, seg.end, placed)
     assert {i for seg in t.segments for i, (a, b) in enumerate(placed) if a - 0.4 <= seg.start <= b} == set(range(5))
+
+
+class CountingBackend(ScriptedBackend):
+    """A scripted backend that records how many decodes were in flight at once."""
+
+    def __init__(self, concurrency: int) -> None:
+        super().__init__(delay_s=0.2, concurrency=concurrency)
+        self.lock = threading.Lock()
+        self.in_flight = self.most_in_flight = 0
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> BackendResult:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return super().transcribe(audio, options)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def test_windows_decoded_side_by_side_give_the_same_transcript(shared_audio: Path, tmp_path: Path) -> None:
+    names = ["zh_aishell1-S0764W0121.wav", "zh_aishell1-S0724W0121.wav", "zh_aishell1-S0764W0122.wav",
+             "zh_cosyvoice-zero-shot-prompt.wav", "zh_aishell2-IT0011W0001.wav", "zh_kimi-asr-example.wav",
+             "zh_editx-speed.wav", "zh_fireredtts2-S2.wav"]  # fmt: skip
+    parts = []
+    for name in names:  # about 45 s of speech with short pauses: two windows of one piece
+        parts += [load_clip(shared_audio, name), np.zeros(int(1.5 * SR), np.float32)]
+    path = write_wav(tmp_path / "busy.wav", np.concatenate(parts))
+    one_by_one, side_by_side = CountingBackend(concurrency=1), CountingBackend(concurrency=2)
+    first = _transcriber(one_by_one).transcribe(path, "W-1", {"language": "zh"})
+    second = _transcriber(side_by_side).transcribe(path, "W-1", {"language": "zh"})
+    assert len(one_by_one.calls) >= 2 and one_by_one.most_in_flight == 1
+    assert side_by_side.most_in_flight == 2
+    assert [(s.start, s.end, s.text) for s in second.segments] == [(s.start, s.end, s.text) for s in first.segments]
 
 
 @pytest.mark.slow

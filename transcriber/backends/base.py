@@ -17,6 +17,7 @@ import numpy as np
 class DecodeOptions:
     language: str | None = None  # None: let the backend detect
     beam_size: int = 5
+    patience: float = 1.0  # beam search stops once beam_size * patience hypotheses have finished
     initial_prompt: str | None = None
     condition_on_previous_text: bool = False
     temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -57,6 +58,7 @@ class BackendResult:
 class Backend(Protocol):
     name: str  # "faster-whisper" | "openai-whisper"
     model_name: str
+    concurrency: int  # windows worth decoding at once (from threads other calls are not using)
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         """Language code and probability for (the first 30 s of) the audio."""

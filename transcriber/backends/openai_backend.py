@@ -90,6 +90,7 @@ class OpenAIWhisperBackend:
     name = "openai-whisper"
     # openai-whisper on CPU computes in float32 only; the transcriber.compute_type setting is ignored
     compute_type = "float32"
+    concurrency = 1  # one torch model per process, used under a lock
 
     def __init__(self, model_path: Path, model_name: str, compute_type: str = "float32", threads: int = 0) -> None:
         self.model_name = model_name
@@ -135,6 +136,7 @@ class OpenAIWhisperBackend:
             "fp16": False,
             # beam size 1 is greedy decoding, as in faster-whisper; openai-whisper's greedy path is beam_size=None
             "beam_size": options.beam_size if options.beam_size > 1 else None,
+            "patience": options.patience if options.beam_size > 1 else None,
             "best_of": 5,  # the candidates per sampled fallback, as in faster-whisper and the whisper CLI
         }
         if options.max_new_tokens is not None:
