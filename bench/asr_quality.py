@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -103,6 +104,7 @@ def main() -> None:
     parser.add_argument("--compute-type", default=None, help="override the callqa compute type (int8, float32)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override any transcriber setting, e.g. --set threads=2 --set decode_workers=1")
+    parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)  # rows of one system, to a file
     parser.add_argument("--limit", type=int, default=0, help="only the first N clips (0: all)")
     parser.add_argument("--reuse", type=Path, action="append", default=[],
                         help="earlier results file(s): systems not in --systems are taken from them and re-scored "
@@ -145,6 +147,22 @@ def main() -> None:
             by_file = {c["file"]: c for c in clips}
             per_system[name] = [_rescore(r, by_file[r["file"]]) for r in rows if r["file"] in by_file]
             results.setdefault("reused", {})[name] = str(earlier_path)
+    if args.child is None and len(running) > 1:
+        # each system in a process of its own: CTranslate2 fixes its instruction set (and so its
+        # int8 arithmetic) at the first model load, and plain faster-whisper must not choose callqa's
+        for name in running:
+            rows_file = Path(tempfile.mkdtemp(prefix="asr-quality-")) / "rows.json"
+            child, skip = [], False
+            for arg in sys.argv[1:]:  # everything but --systems
+                if skip or arg.startswith("--systems="):
+                    skip = False
+                    continue
+                skip = arg == "--systems"
+                if not skip:
+                    child.append(arg)
+            subprocess.run([sys.executable, __file__, *child, "--systems", name, "--child", str(rows_file)], check=True)
+            per_system[name] = json.loads(rows_file.read_text(encoding="utf-8"))
+        running = []
     for name in running:
         run = systems[name]()
         rows = []
@@ -160,6 +178,9 @@ def main() -> None:
                          "text": to_simplified(text).strip()})  # fmt: skip
             print(f"{name:7s} {clip['file']:42s} {edits / max(units, 1):6.3f} {language:4s} {seconds:5.1f}s", flush=True)
         per_system[name] = rows
+        if args.child is not None:
+            args.child.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+            return
     results["clips"] = {name: per_system[name] for name in systems if name in per_system}
     results["summary"] = {name: score(rows) for name, rows in per_system.items()}
     shown = [name for name in systems if name in per_system]
