@@ -26,7 +26,7 @@ from callqa.errors import ConfigError
 from flows import worker
 from flows.nightly import NightSummary, process_all
 from flows.progress import Progress
-from flows.runners import describe_runner, task_runner
+from flows.runners import describe_runner, fit_to_runner, task_runner
 from flows.steps import WorkItem
 
 
@@ -53,6 +53,7 @@ def backfill_items(settings: Settings, since: datetime, until: datetime, *, resc
 
 
 def run_backfill(settings: Settings, items: list[WorkItem], *, show_progress: bool = True) -> NightSummary:
+    settings = fit_to_runner(settings)
     started = time.perf_counter()
     summary = NightSummary(inbox="(stored recordings)", runner=describe_runner(settings), to_process=len(items),
                            resumed=len(items))
@@ -85,6 +86,7 @@ def _parse(value: str, name: str) -> datetime:
 
 def run_backfill_now(settings: Settings, since: str, until: str, *, rescreen_only: bool = False,
                      retranscribe: bool = False, show_progress: bool = True) -> NightSummary:
+    settings = fit_to_runner(settings)
     configured = backfill.with_options(task_runner=task_runner(settings))
     return configured(since=since, until=until, rescreen_only=rescreen_only, retranscribe=retranscribe,
                       show_progress=show_progress, settings=settings)

@@ -23,7 +23,7 @@ from callqa.errors import ConfigError
 from flows.backfill import backfill
 from flows.nightly import nightly
 from flows.retention import retention
-from flows.runners import task_runner
+from flows.runners import fit_to_runner, task_runner
 
 RETENTION_CRON = "30 3 * * 0"  # Sundays 03:30 site time, after the night's run
 
@@ -52,7 +52,7 @@ def deployments(settings: Settings) -> tuple[list[Any], list[ScheduleInfo]]:
     """The three deployments: nightly (cron), retention (weekly), backfill (on demand)."""
     check_schedule(settings.flows.cron, settings.flows.timezone)
     tz = settings.flows.timezone
-    runner = task_runner(settings)
+    runner = task_runner(fit_to_runner(settings))
     made = [
         nightly.with_options(task_runner=runner).to_deployment(
             name="nightly", schedules=[Cron(settings.flows.cron, timezone=tz)],

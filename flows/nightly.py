@@ -27,7 +27,7 @@ from flows.closing import NightClose, close_night
 from flows.plan import QUARANTINED, ledger_for, plan_night
 from flows.progress import Progress
 from flows.quarantine import quarantine
-from flows.runners import describe_runner, task_runner
+from flows.runners import describe_runner, fit_to_runner, task_runner
 from flows.steps import CallOutcome, WorkItem, process
 
 TRANSCRIBE_TAG = "callqa-transcribe"  # `prefect concurrency-limit create callqa-transcribe N` caps it site-wide
@@ -132,6 +132,7 @@ def process_all(settings: Settings, items: list[WorkItem], summary: NightSummary
 def run_night(settings: Settings, inbox: str | None = None, *, show_progress: bool = True) -> NightSummary:
     """The body of the nightly flow; call it inside a flow run (the tasks need one)."""
     started = time.perf_counter()
+    settings = fit_to_runner(settings)  # a deployment's flow run loads its settings itself
     inbox = inbox or settings.inbox
     factory = worker.session_factory(settings)
     plan = plan_night(settings, factory, inbox)
@@ -167,5 +168,6 @@ def nightly(inbox: str | None = None, show_progress: bool = True, settings: Sett
 
 def run_nightly(settings: Settings, inbox: str | None = None, *, show_progress: bool = True) -> NightSummary:
     """Run the nightly flow now, through Prefect, with the task runner the settings ask for."""
+    settings = fit_to_runner(settings)
     configured = nightly.with_options(task_runner=task_runner(settings))
     return configured(inbox=inbox, show_progress=show_progress, settings=settings)

@@ -15,6 +15,7 @@ orchestration overlaps the work instead of adding to it.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -33,6 +34,22 @@ def _local_workers(address: str) -> int:
     if workers < 1:
         raise ConfigError(f"flows.dask_address {address!r}: needs at least one worker")
     return workers
+
+
+def fit_to_runner(settings: Settings) -> Settings:
+    """Settings whose automatic concurrency (0) suits the runner: with ``local:N`` worker
+    processes on one machine, each gets cores / N transcriptions and decodes at once, so the
+    machine is not asked for N times its cores."""
+    address = settings.flows.dask_address.strip()
+    if not (address == "local" or address.startswith("local:")):
+        return settings
+    share = max(1, transcribe_concurrency(settings) // _local_workers(address))
+    flows, transcriber = settings.flows, settings.transcriber
+    if flows.transcribe_concurrency == 0:
+        flows = dataclasses.replace(flows, transcribe_concurrency=share)
+    if transcriber.decode_workers == 0:
+        transcriber = dataclasses.replace(transcriber, decode_workers=share)
+    return dataclasses.replace(settings, flows=flows, transcriber=transcriber)
 
 
 def slots(settings: Settings) -> int:

@@ -161,3 +161,21 @@ def test_demo_check_names_what_went_wrong() -> None:
     assert any("zh.wav: not transcribed" in p for p in problems)
     assert any("zh.wav failed: not audio" in p for p in problems)
     assert any("arrest threat was not flagged" in p for p in problems)
+
+
+def test_automatic_concurrency_is_one_per_core_shared_by_local_workers(
+    plain_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.runners import fit_to_runner, slots
+    from flows.worker import transcribe_concurrency
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert plain_settings.flows.transcribe_concurrency == 0  # the default: automatic
+    assert transcribe_concurrency(plain_settings) == 4 and slots(plain_settings) == 5
+    assert fit_to_runner(plain_settings) is plain_settings  # threads in one process: nothing to share
+    plain_settings.flows.dask_address = "local:2"
+    fitted = fit_to_runner(plain_settings)
+    assert fitted.flows.transcribe_concurrency == 2 and fitted.transcriber.decode_workers == 2
+    assert slots(fitted) == 3  # two local processes of two transcriptions each: four cores, not eight
+    plain_settings.flows.transcribe_concurrency = 3  # an explicit setting is kept
+    assert fit_to_runner(plain_settings).flows.transcribe_concurrency == 3
