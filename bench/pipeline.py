@@ -114,7 +114,8 @@ def run_once(label: str, inbox: Path, home: Path, models: Path, api_url: str, ex
            "audio_s": round(summary["audio_s"], 1), "process_wall_s": round(process_wall, 1),
            "flow_wall_s": round(summary["wall_s"], 1), "work_s": round(summary["work_s"], 1),
            "transcribe_s": round(summary["transcribe_s"], 1), "close_s": round(summary["close_s"], 1),
-           "workers": max(1, len(summary["workers"]))}
+           "workers": max(1, len(summary["workers"])),
+           "transcriptions_per_worker": max(1, int(summary.get("transcriptions_per_worker", 1)))}
     return derive(run)
 
 
@@ -122,11 +123,12 @@ def derive(run: dict[str, Any]) -> dict[str, Any]:
     """Shares and rates from a run's measured times.
 
     Transcription share: time the transcription slots were busy (summed transcription time over
-    the worker processes) out of the flow's wall time. Orchestration share: the rest, less the
-    closing sample-and-report step; it holds Prefect's task bookkeeping, task submission, Dask
-    start-up, staging, registration and screening: everything that is not the model at work.
+    the slots: worker processes times transcriptions at once in each) out of the flow's wall
+    time. Orchestration share: the rest, less the closing sample-and-report step; it holds
+    Prefect's task bookkeeping, task submission, Dask start-up, staging, registration and
+    screening: everything that is not the model at work.
     """
-    wall, workers = run["flow_wall_s"], run["workers"]
+    wall, workers = run["flow_wall_s"], run["workers"] * run.get("transcriptions_per_worker", 1)
     transcribing = run["transcribe_s"] / workers
     orchestration = max(0.0, wall - transcribing - run["close_s"])
     per_call = orchestration * workers / max(1, run["calls"])

@@ -56,7 +56,7 @@ def run_backfill(settings: Settings, items: list[WorkItem], *, show_progress: bo
     settings = fit_to_runner(settings)
     started = time.perf_counter()
     summary = NightSummary(inbox="(stored recordings)", runner=describe_runner(settings), to_process=len(items),
-                           resumed=len(items))
+                           resumed=len(items), transcriptions_per_worker=worker.transcribe_concurrency(settings))
     progress = Progress(total=len(items))
     process_all(settings, items, summary, progress, show_progress=show_progress)
     summary.wall_s = time.perf_counter() - started

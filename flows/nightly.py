@@ -62,6 +62,7 @@ class NightSummary:
     transcribe_s: float = 0.0
     close_s: float = 0.0
     workers: list[dict[str, Any]] = field(default_factory=list)
+    transcriptions_per_worker: int = 1  # at once, in each worker process (as this process reckons it)
     report_dir: str | None = None
     notes: list[str] = field(default_factory=list)
     outcomes: list[CallOutcome] = field(default_factory=list)
@@ -138,7 +139,8 @@ def run_night(settings: Settings, inbox: str | None = None, *, show_progress: bo
     plan = plan_night(settings, factory, inbox)
     summary = NightSummary(inbox=inbox, runner=describe_runner(settings), discovered=plan.discovered,
                            to_process=len(plan.items), already_done=plan.already_done,
-                           previously_quarantined=plan.previously_quarantined, resumed=plan.resumed)
+                           previously_quarantined=plan.previously_quarantined, resumed=plan.resumed,
+                           transcriptions_per_worker=worker.transcribe_concurrency(settings))
     progress = Progress(total=len(plan.items))
     if show_progress:
         progress.start(plan.discovered, plan.already_done, plan.resumed)
