@@ -1,4 +1,5 @@
-"""Audio in, transcript out: ``Transcriber(settings, model_cache).transcribe(path, call_id, metadata)``."""
+"""Audio in, transcript out: ``Transcriber(settings, model_cache).transcribe(path, call_id, metadata)``,
+or ``.transcribe_many(jobs)`` for many recordings side by side (one per core)."""
 
 from __future__ import annotations
 
