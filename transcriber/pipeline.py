@@ -7,6 +7,10 @@ mapped back to the chunk, and so the channel (role), it came from. A segment nev
 turns and keeps its true time; segments are merged in time order. Turns Whisper skipped (it
 sometimes ends a window early) are decoded once more on their own.
 
+Language identification looks at the call's first window exactly as it will be decoded, so the
+backend's one encoder pass over it serves both. The windows of a piece are independent and are
+decoded side by side when the backend runs several decodes at once (faster-whisper: one per core).
+
 Recordings are read in pieces of a few minutes, cut at the quietest moment, so memory stays
 bounded for calls of many hours.
 """
