@@ -152,15 +152,9 @@ def main() -> None:
         # int8 arithmetic) at the first model load, and plain faster-whisper must not choose callqa's
         for name in running:
             rows_file = Path(tempfile.mkdtemp(prefix="asr-quality-")) / "rows.json"
-            child, skip = [], False
-            for arg in sys.argv[1:]:  # everything but --systems
-                if skip or arg.startswith("--systems="):
-                    skip = False
-                    continue
-                skip = arg == "--systems"
-                if not skip:
-                    child.append(arg)
-            subprocess.run([sys.executable, __file__, *child, "--systems", name, "--child", str(rows_file)], check=True)
+            # the same arguments; the last --systems wins, so the child runs this one system
+            child = [sys.executable, __file__, *sys.argv[1:], "--systems", name, "--child", str(rows_file)]
+            subprocess.run(child, check=True)
             per_system[name] = json.loads(rows_file.read_text(encoding="utf-8"))
         running = []
     for name in running:

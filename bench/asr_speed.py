@@ -196,12 +196,12 @@ def summarize(runs: list[Run], calls: list[CallRecording], settings: Any, starte
         result["target"] = {"speedup_at_least": TARGET_SPEEDUP, "error_no_worse": True,
                             "met": bool(c.speedup_vs_whisper_cli >= TARGET_SPEEDUP and no_worse)}
     ts = settings.transcriber
-    from transcriber.backends.faster import _cpu_flags, thread_layout
+    from transcriber.backends.faster import cpu_flags, thread_layout
 
     result["callqa_settings"] = {"backend": ts.backend, "model": ts.model, "compute_type": ts.compute_type,
                                  "beam_size": ts.beam_size, "patience": ts.patience, "cpu_isa": ts.cpu_isa,
                                  "threads_per_decode_and_decodes_at_once": thread_layout(ts.threads, ts.decode_workers),
-                                 "cpu_has_avx512_vnni": "avx512_vnni" in _cpu_flags()}  # fmt: skip
+                                 "cpu_has_avx512_vnni": "avx512_vnni" in cpu_flags()}  # fmt: skip
     # other work on the machine inflates every wall time; the CPU-time ratios are steadier
     result["machine"] = {"cpus": os.cpu_count(), "affinity": len(os.sched_getaffinity(0)),
                          "loadavg_start": LOADAVG_START, "loadavg_end": [round(x, 2) for x in os.getloadavg()]}

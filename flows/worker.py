@@ -84,12 +84,9 @@ def transcription_slot(settings: Settings) -> Iterator[None]:
 def transcribe_concurrency(settings: Settings) -> int:
     """Transcriptions at once in one process: the setting, or one per core the process may use
     (each decode runs on one core; see transcriber.backends.faster.thread_layout)."""
-    if settings.flows.transcribe_concurrency > 0:
-        return settings.flows.transcribe_concurrency
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    from transcriber.backends.faster import cpu_cores
+
+    return settings.flows.transcribe_concurrency if settings.flows.transcribe_concurrency > 0 else cpu_cores()
 
 
 def identity() -> dict[str, Any]:

@@ -163,9 +163,11 @@ class Transcriber:
         for piece in _pieces(path, roles):
             samples = piece.offset + next(iter(piece.channels.values())).size
             chunks = {role: speech_chunks(x, self.vad, role) for role, x in piece.channels.items()}
+            merged = sorted((c for found in chunks.values() for c in found), key=lambda c: (c.start, c.end))
+            windows = pack_windows(merged, self.vad.window_s)  # both channels' turns, in time order
             if chosen is None:
-                chosen = self._route(meta, piece, chunks)
-            found, n_capped = self._transcribe_piece(piece, chunks, chosen)
+                chosen = self._route(meta, piece, windows)
+            found, n_capped = self._transcribe_piece(piece, windows, chosen)
             capped += n_capped
             segments.extend(found)
             for role in ("agent", "customer"):
@@ -231,14 +233,11 @@ class Transcriber:
                 except CallQAError as exc:
                     yield futures[future], exc
 
-    def _route(self, metadata: dict[str, Any], piece: _Piece, chunks: dict[str, list[SpeechChunk]]) -> Route:
+    def _route(self, metadata: dict[str, Any], piece: _Piece, windows: list[list[SpeechChunk]]) -> Route:
         def detect() -> tuple[str, float] | None:
             # the call's first window, exactly as it will be decoded, so the backend's encoder pass
             # over it serves both the language decision and the transcription
-            merged = sorted((c for found in chunks.values() for c in found), key=lambda c: (c.start, c.end))
-            if not merged:
-                return None
-            return self._detect(self._packed(piece, pack_windows(merged, self.vad.window_s)[0]))
+            return self._detect(self._packed(piece, windows[0])) if windows else None
 
         return route(
             self.registry, metadata, self._available, detect, self.settings.default_language, self.settings.model
@@ -304,14 +303,12 @@ class Transcriber:
         return best or [], False
 
     def _transcribe_piece(
-        self, piece: _Piece, chunks: dict[str, list[SpeechChunk]], chosen: Route
+        self, piece: _Piece, windows: list[list[SpeechChunk]], chosen: Route
     ) -> tuple[list[Segment], int]:
-        merged = sorted((c for found in chunks.values() for c in found), key=lambda c: (c.start, c.end))
-        if not merged:
+        if not windows:
             return [], 0
         backend = self.backend(chosen.model)
         language = self._language_for(backend, chosen)
-        windows = pack_windows(merged, self.vad.window_s)
         if backend.concurrency > 1 and len(windows) > 1:
             # the windows of a piece are independent: decode them side by side, in order of results
             results = list(self._executor(backend.concurrency).map(

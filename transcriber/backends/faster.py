@@ -31,7 +31,7 @@ _CACHED_WINDOWS = 8  # encoder outputs kept per backend (about 3 MB each for bas
 def cpu_cores() -> int:
     """The cores this process may use."""
     try:
-        return len(os.sched_getaffinity(0))
+        return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
 
@@ -49,7 +49,8 @@ def thread_layout(threads: int = 0, workers: int = 0) -> tuple[int, int]:
     return per_decode, at_once
 
 
-def _cpu_flags() -> set[str]:
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere)."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
             for line in info:
@@ -73,7 +74,7 @@ def choose_cpu_isa(isa: str = "auto") -> str | None:
         return os.environ["CT2_FORCE_CPU_ISA"]
     wanted = isa.strip().upper()
     if wanted == "AUTO":
-        flags = _cpu_flags()
+        flags = cpu_flags()
         wanted = "AVX512" if {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} <= flags else ""
     if wanted in ("", "DEFAULT"):
         return None
