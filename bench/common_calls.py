@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sys
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from transcriber.audio import decode  # noqa: E402
+from transcriber.audio import decode, write_wav  # noqa: E402
 
 SR = 16000
 DEFAULT_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
@@ -69,17 +68,6 @@ def _line_noise(rng: np.random.Generator, samples: int, level_dbfs: float) -> np
     hiss = rng.standard_normal(samples) * 10 ** (level_dbfs / 20)
     hum = 10 ** ((level_dbfs - 6) / 20) * np.sqrt(2) * np.sin(2 * np.pi * 50 * t + rng.uniform(0, 2 * np.pi))
     return (hiss + hum).astype(np.float32)
-
-
-def write_wav(path: Path, audio: np.ndarray) -> None:
-    """``(channels, samples)`` float32 in [-1, 1] as 16-bit PCM WAV."""
-    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").T.copy()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(audio.shape[0])
-        out.setsampwidth(2)
-        out.setframerate(SR)
-        out.writeframes(pcm.tobytes())
 
 
 def build_call(

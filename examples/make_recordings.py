@@ -20,12 +20,16 @@ import csv
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+from transcriber.audio import write_wav  # noqa: E402
 
 SR = 16000
 GAP_S = 0.5
@@ -149,13 +153,7 @@ def build(call: Call, shared: Path, tmp: Path) -> np.ndarray:
 
 
 def write(audio: np.ndarray, path: Path, tmp: Path) -> None:
-    pcm = (audio.T * 32767).astype("<i2")
-    wav = path if path.suffix == ".wav" else tmp / "mix.wav"
-    with wave.open(str(wav), "wb") as w:
-        w.setnchannels(audio.shape[0])
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes(pcm.tobytes())
+    wav = write_wav(path if path.suffix == ".wav" else tmp / "mix.wav", audio, SR)
     if path.suffix == ".mp3":
         subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a", "64k",
                         str(path)], check=True)

@@ -142,6 +142,22 @@ def split_channels(audio: np.ndarray, agent: int, customer: int) -> dict[str, np
     return {"agent": audio[agent], "customer": audio[customer]}
 
 
+def write_wav(path: str | Path, audio: np.ndarray, sr: int = SAMPLE_RATE) -> Path:
+    """Write ``(channels, samples)`` (or mono ``(samples,)``) float audio in [-1, 1] as 16-bit PCM WAV."""
+    import wave
+
+    data = np.atleast_2d(audio)
+    pcm = (np.clip(data, -1.0, 1.0) * 32767).astype("<i2").T.copy()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(data.shape[0])
+        out.setsampwidth(2)
+        out.setframerate(sr)
+        out.writeframes(pcm.tobytes())
+    return path
+
+
 def rms_dbfs(samples: np.ndarray) -> float:
     """RMS level in dB relative to full scale; -120 for digital silence."""
     if samples.size == 0:

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from callqa.config import Settings, load_settings  # noqa: E402
+from transcriber.audio import write_wav  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "recordings"
@@ -43,18 +44,11 @@ def write_call(path: Path, agent: str, customer: str, *, gap_s: float = 0.3, ton
     a, c = read_clip(agent)[: int(max_s * SR)], read_clip(customer)[: int(max_s * SR)]
     gap = int(gap_s * SR)
     total = len(a) + gap + len(c)
-    stereo = np.zeros((total, 2), np.float32)
-    stereo[: len(a), 0] = a
-    stereo[len(a) + gap:, 1] = c
+    stereo = np.zeros((2, total), np.float32)
+    stereo[0, : len(a)] = a
+    stereo[1, len(a) + gap:] = c
     stereo += tone
-    pcm = (np.clip(stereo, -1, 1) * 32767).astype("<i2")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes(pcm.tobytes())
-    return path
+    return write_wav(path, stereo)
 
 
 SHORT_CLIPS = ("zh_aishell1-S0764W0121.wav", "zh_aishell1-S0764W0122.wav", "zh_aishell1-S0724W0121.wav",

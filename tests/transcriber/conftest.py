@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,23 +14,13 @@ import numpy as np
 import pytest
 
 from callqa.config import TranscriberSettings
+from transcriber.audio import write_wav
 
 SR = 16000
+__all__ = ["SR", "ffmpeg", "load_clip", "write_wav"]  # write_wav: re-exported for the tests
 SHARED_AUDIO = Path(__file__).resolve().parents[3] / "shared" / "audio"
 if not SHARED_AUDIO.exists():  # same rule as tests/conftest.py
     SHARED_AUDIO = Path(os.environ.get("CALLQA_SHARED_AUDIO", "/work/shared/audio"))
-
-
-def write_wav(path: Path, audio: np.ndarray, sr: int = SR) -> Path:
-    """Write (channels, samples) or (samples,) float audio as 16-bit PCM WAV."""
-    data = np.atleast_2d(audio)
-    pcm = (np.clip(data, -1, 1) * 32767).astype("<i2").T.copy()
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(data.shape[0])
-        out.setsampwidth(2)
-        out.setframerate(sr)
-        out.writeframes(pcm.tobytes())
-    return path
 
 
 def load_clip(shared_audio: Path, name: str) -> np.ndarray:

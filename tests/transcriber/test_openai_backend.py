@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from callqa.config import TranscriberSettings
-from transcriber.audio import decode
+from transcriber.audio import decode, write_wav
 from transcriber.backends.base import DecodeOptions
 from transcriber.backends.faster import FasterWhisperBackend
 from transcriber.backends.openai_backend import OpenAIWhisperBackend
@@ -80,7 +80,6 @@ def test_word_timestamps_and_detection_inside_transcribe(
 def test_transcriber_gives_the_same_transcript_from_either_backend(
     shared_audio: Path, base_dir: Path, tmp_path: Path
 ) -> None:
-    import wave
 
     import numpy as np
 
@@ -93,11 +92,7 @@ def test_transcriber_gives_the_same_transcript_from_either_backend(
     left = np.concatenate([gap, agent, gap, np.zeros_like(customer), gap])
     right = np.concatenate([gap, np.zeros_like(agent), gap, customer, gap])
     call = tmp_path / "call.wav"
-    with wave.open(str(call), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes((np.stack([left, right]).T * 32767).astype("<i2").tobytes())
+    write_wav(call, np.stack([left, right]))
 
     texts = {}
     for backend, compute_type in (("openai-whisper", "float32"), ("faster-whisper", "float32")):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from callqa.config import Settings
 from review import accounts, queue
 from review.store import repo
 from review.store.db import session_scope
+from transcriber import audio
 
 PASSWORD = "correct horse battery"
 CALL_ID = "call-0001"
@@ -78,13 +78,7 @@ def write_wav(path: Path, seconds: float = 8.0, rate: int = 16000, variant: int 
         else:
             right[on] = 0.5 * np.sin(2 * np.pi * 660 * t[on])
     left[0] = variant / 32767  # a different file (and SHA-256) per variant
-    frames = (np.stack([left, right], axis=1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(frames.tobytes())
-    return path
+    return audio.write_wav(path, np.stack([left, right]), rate)
 
 
 def transcript_document(call_id: str, segments: list[tuple[str, float, float, str, bool]]) -> dict[str, object]:
