@@ -7,7 +7,6 @@ under its SHA-256, so the review UI can play it and the inbox may be cleaned by 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,10 +19,10 @@ from typing import Any
 import fsspec
 
 from callqa.errors import IngestError
+from callqa.hashing import sha256_of
 from flows.sidecar import FOLDER_SIDECARS, CallMetadata, SidecarIndex, normalise_row, parse_rows
 
 AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".aac", ".amr", ".wma", ".webm"}
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -123,14 +122,6 @@ def discover(inbox: str, site_timezone: str) -> list[Discovered]:
         except (IngestError, UnicodeDecodeError) as exc:
             found.append(Discovered(source, None, str(exc)))
     return found
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def stage(source: SourceFile, recordings_dir: Path) -> Staged:

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqa.errors import AuditChainError, NotFoundError
+from callqa.hashing import sha256_of
 from review import audit
 from review.store.models import Appeal, AuditEvent, Call, Finding, ReviewItem, Screening, Transcript, Verdict
 from review.store.repo import finding_dict
@@ -239,7 +240,7 @@ def verify_pack(path: Path, *, recording: Path | None = None) -> PackVerifyResul
         result.problems.append("audit_entries.json: no 'ingested' entry for the call")
     _check_contents(files, entries, result)
     if recording is not None:
-        digest = hashlib.sha256(recording.read_bytes()).hexdigest()
+        digest = sha256_of(recording)  # in blocks: a recording can be hours long
         if digest != result.recording_sha256:
             result.problems.append(f"{recording}: SHA-256 {digest} is not the recording in the pack "
                                    f"({result.recording_sha256})")

