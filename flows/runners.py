@@ -25,6 +25,11 @@ from callqa.errors import ConfigError
 from flows.worker import transcribe_concurrency
 
 
+def _is_local(address: str) -> bool:
+    """``local`` or ``local:N``: Dask worker processes on this machine."""
+    return address == "local" or address.startswith("local:")
+
+
 def _local_workers(address: str) -> int:
     _, _, count = address.partition(":")
     try:
@@ -41,7 +46,7 @@ def fit_to_runner(settings: Settings) -> Settings:
     processes on one machine, each gets cores / N transcriptions and decodes at once, so the
     machine is not asked for N times its cores."""
     address = settings.flows.dask_address.strip()
-    if not (address == "local" or address.startswith("local:")):
+    if not _is_local(address):
         return settings
     share = max(1, transcribe_concurrency(settings) // _local_workers(address))
     flows, transcriber = settings.flows, settings.transcriber
@@ -68,7 +73,7 @@ def task_runner(settings: Settings) -> Any:
         # Dask worker processes would each start a private temporary server and report nowhere useful
         raise ConfigError(f"flows.dask_address is {address!r} but no Prefect server is configured: start one "
                           "with `prefect server start` and export PREFECT_API_URL=http://127.0.0.1:4200/api")
-    if address == "local" or address.startswith("local:"):
+    if _is_local(address):
         return DaskTaskRunner(cluster_kwargs={"n_workers": _local_workers(address), "threads_per_worker": slots(settings),
                                               "processes": True, "dashboard_address": None})
     return DaskTaskRunner(address=address)
@@ -78,6 +83,6 @@ def describe_runner(settings: Settings) -> str:
     address = settings.flows.dask_address.strip()
     if not address:
         return f"threads x{slots(settings)} ({transcribe_concurrency(settings)} transcribing)"
-    if address == "local" or address.startswith("local:"):
+    if _is_local(address):
         return f"dask local x{_local_workers(address)}"
     return f"dask {address}"

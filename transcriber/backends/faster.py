@@ -1,7 +1,7 @@
 """faster-whisper (CTranslate2) backend: the default on CPU, int8.
 
-Models are loaded once per process and shared, keyed by (folder, compute type, threads), so a
-worker that transcribes a thousand calls loads each model once.
+Models are loaded once per process and shared, keyed by (folder, compute type, threads per
+decode, decodes at once), so a worker that transcribes a thousand calls loads each model once.
 
 The encoder pass over a 30 s window costs as much as decoding a sentence, so the backend keeps
 the encoder outputs of the last few windows: language identification, the transcription of the
