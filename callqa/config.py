@@ -136,6 +136,24 @@ class Settings:
     def reports_dir(self) -> Path:
         return self.home / "reports"
 
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    def stored_path(self, path: str | os.PathLike[str]) -> str:
+        """How the database names a file: relative to ``home`` (POSIX separators) when under it,
+        else absolute. Never relative to the working folder."""
+        absolute = Path(path).resolve()
+        try:
+            return absolute.relative_to(self.home.resolve()).as_posix()
+        except ValueError:
+            return str(absolute)
+
+    def resolve_stored(self, stored: str) -> Path:
+        """The file a stored path names: a relative one lies under ``home``."""
+        path = Path(stored)
+        return path if path.is_absolute() else self.home / path
+
 
 _SECTIONS = {f.name for f in dataclasses.fields(Settings)} - {"home", "database_url"}
 

@@ -106,7 +106,8 @@ def register(settings: Settings, factory: sessionmaker[Session], item: WorkItem,
             if call is None:
                 raise IngestError(f"call {item.call_id!r} is not in the review store; nothing to resume")
             outcome.duration_s, outcome.sha256 = call.duration_s or 0.0, call.recording_sha256
-            return call.id, Path(call.recording_path), call.recording_sha256, dict(call.metadata_json or {})
+            return (call.id, settings.resolve_stored(call.recording_path), call.recording_sha256,
+                    dict(call.metadata_json or {}))
     assert item.source is not None
     staged = stage(item.source, settings.recordings_dir)
     outcome.sha256 = staged.sha256
@@ -122,10 +123,11 @@ def register(settings: Settings, factory: sessionmaker[Session], item: WorkItem,
 
     with session_scope(factory) as session:
         call, created = register_call(session, call_id=item.metadata["call_id"], recording_sha256=staged.sha256,
-                                      recording_path=str(staged.path), metadata=metadata,
+                                      recording_path=settings.stored_path(staged.path), metadata=metadata,
                                       duration_s=info.duration_s)
         outcome.new_call = created
-        return call.id, Path(call.recording_path), call.recording_sha256, dict(call.metadata_json or {})
+        return (call.id, settings.resolve_stored(call.recording_path), call.recording_sha256,
+                dict(call.metadata_json or {}))
 
 
 def _stored_transcript(session: Session, call_id: str, model_keys: set[str], any_model: bool) -> Any:
@@ -161,7 +163,7 @@ def transcribe(settings: Settings, factory: sessionmaker[Session], call_id: str,
     target = transcript_path(settings, call_id, model_key)
     _write_atomic(target, json.dumps(document, ensure_ascii=False, indent=1))
     with session_scope(factory) as session:
-        row, created = save_transcript(session, call_id, model_key, document, str(target))
+        row, created = save_transcript(session, call_id, model_key, document, settings.stored_path(target))
         outcome.transcribed = created
         if created:
             audit.append(session, "transcription_worker", call_id=call_id,

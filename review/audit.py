@@ -9,7 +9,8 @@ published earlier (``callqa audit verify --expect-head``) to catch that too.
 Kinds in use: ingested, transcribed, screened, failed, enqueued, claimed,
 released, lease_expired, verdict, submitted, second_review,
 supervisor_decision, overdue, appeal, ruling, sampling_draw, pii_unmask,
-export, rule_pack_change, retention_delete.
+export, rule_pack_change, retention_recording_deleted, retention_files_deleted,
+retention_failed, retention_transcript_stripped, retention_transcript_anonymised.
 """
 
 from __future__ import annotations

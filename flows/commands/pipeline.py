@@ -76,16 +76,28 @@ def retention(
     anonymise: bool = typer.Option(False, "--anonymise", help="Mask personal numbers in old transcripts "
                                    "instead of removing their text."),
 ) -> None:
-    """Delete recordings and transcripts older than the retention periods (flows.*_retention_days)."""
+    """Delete recordings (with their cached copies and pictures) and strip transcripts older than the
+    retention periods (flows.*_retention_days). Paths resolve under CALLQA_HOME, wherever this runs.
+
+    Each file is checked gone after deletion and only real deletions are audited; a file that cannot be
+    deleted is listed as a failure (exit status 1) and its call stays held for the next run."""
     from flows.retention import apply_retention
 
     settings = load_settings()
     result = apply_retention(settings, dry_run=dry_run, anonymise=anonymise)
     verb = "would delete" if dry_run else "deleted"
     typer.echo(f"{verb} {len(result.recordings_deleted)} recording(s) older than "
-               f"{settings.flows.recording_retention_days} days; {'would strip' if dry_run else 'stripped'} "
-               f"{len(result.transcripts_stripped)} transcript(s) older than "
-               f"{settings.flows.transcript_retention_days} days")
+               f"{settings.flows.recording_retention_days} days ({len(result.files_deleted)} file(s)); "
+               f"{'would strip' if dry_run else 'stripped'} {len(result.transcripts_stripped)} transcript(s) "
+               f"older than {settings.flows.transcript_retention_days} days")
+    if dry_run:
+        for path in result.files_deleted:
+            typer.echo(f"  {path}")
+    for failure in result.failures:
+        typer.secho(f"FAIL {failure}", fg=typer.colors.RED, err=True)
+    if result.failures:
+        typer.echo(f"{len(result.failures)} failure(s): those calls stay held; fix the cause and run again")
+        raise typer.Exit(1)
 
 
 def demo(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +14,9 @@ from callqa.config import Settings, load_settings
 from callqa.errors import AuditChainError, QueueConflictError
 from review.store.db import init_db, make_engine, revision_of, session_scope
 from review.store.models import ReviewItem, User
+
+if TYPE_CHECKING:
+    from review.storage import FilesReport
 
 USER_OPTION = typer.Option(..., "--user", "-u", envvar="CALLQA_USER", help="Who acts (username; or CALLQA_USER).")
 
@@ -222,6 +225,8 @@ def _register_audit(app: typer.Typer) -> None:
                                        "also check this recording file against the pack's SHA-256."),
         expect_head: str = typer.Option(None, "--expect-head", help="An entry hash published earlier; fails if "
                                         "it is no longer in the chain (catches deleted newest entries)."),
+        files: bool = typer.Option(False, "--files", help="Also check the files under CALLQA_HOME: list rows "
+                                   "whose recording or transcript file is missing, and files no row names."),
     ) -> None:
         """Check the whole audit chain (or one evidence pack) and name the first entry that fails."""
         from review.audit import verify, verify_pack
@@ -235,10 +240,14 @@ def _register_audit(app: typer.Typer) -> None:
             typer.echo(f"ok: evidence pack of call {result.call_id}, recording {result.recording_sha256}, "
                        f"{result.entries} chain entries")
             return
-        with session_scope(_sessions(load_settings())) as session:
+        settings = load_settings()
+        with session_scope(_sessions(settings)) as session:
             chain = verify(session, expect_head=expect_head)
+            report = _check_files(session, settings) if files else None
         chain.raise_if_broken()
         typer.echo(f"ok: {chain.entries} entries, head seq {chain.head_seq} {chain.head_hash}")
+        if report is not None and not report.ok:
+            raise typer.Exit(1)
 
     @a.command("export")
     def export_command(
@@ -254,6 +263,19 @@ def _register_audit(app: typer.Typer) -> None:
             result = export_call(session, call_id, out, actor=user)
         typer.echo(f"wrote {result.path} ({len(result.files)} files, {result.entries} chain entries, "
                    f"manifest {result.manifest_sha256})")
+
+
+def _check_files(session: Session, settings: Settings) -> FilesReport:
+    from review.storage import check_files
+
+    report = check_files(session, settings)
+    for line in report.missing:
+        typer.secho(f"MISSING {line}", fg=typer.colors.RED, err=True)
+    for path in report.orphans:
+        typer.secho(f"ORPHAN {settings.stored_path(path)}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"files: {report.checked} named by rows, {len(report.missing)} missing, "
+               f"{len(report.orphans)} on disk that no row names")
+    return report
 
 
 def _register_db(app: typer.Typer) -> None:

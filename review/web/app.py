@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,15 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
+NO_STORE = (b"cache-control", b"no-store")
+# an absolute path whose first folder exists on this machine (URL paths such as /calls/x do not)
+_FS_PATH = re.compile(r"(?<![\w.:/])/([^\s/'\"<>;,()]+)(?:/[^\s/'\"<>;,()]+)+")
+
+
+def scrub_paths(detail: str, home: Path) -> str:
+    """The message without file-system paths: error pages never tell where files live."""
+    detail = detail.replace(str(home.resolve()), "$CALLQA_HOME")
+    return _FS_PATH.sub(lambda m: "[file]" if Path("/" + m.group(1)).exists() else m.group(0), detail)
 
 
 class SecurityHeaders:
@@ -57,16 +67,20 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        cacheable = str(scope.get("path", "")).startswith("/static/")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+                headers = [(k, v) for k, v in message.get("headers", []) if cacheable or k.lower() != b"cache-control"]
+                # call pages, audio, pictures and the API carry personal data: no browser or proxy keeps them
+                message["headers"] = headers + SECURITY_HEADERS + ([] if cacheable else [NO_STORE])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
 def _error(request: Request, status: int, title: str, detail: str) -> Response:
+    detail = scrub_paths(detail, Path(request.app.state.callqa.settings.home))
     if wants_json(request):
         return JSONResponse({"error": title, "detail": detail}, status_code=status)
     return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status)

@@ -39,7 +39,11 @@ def test_missing_recording_is_a_clear_404(make_client: Callable[..., TestClient]
     web_env.wav.unlink()
     response = client.get(f"/calls/{CALL_ID}/audio", headers={"accept": "application/json"})
     assert response.status_code == 404
-    assert "not on disk" in response.json()["detail"] and CALL_ID in response.json()["detail"]
+    detail = response.json()["detail"]
+    assert "not in the recording store" in detail and CALL_ID in detail
+    assert str(web_env.wav.parent) not in detail and "/" not in detail.split("(")[0]  # no file-system path
+    page = client.get(f"/calls/{CALL_ID}/audio")
+    assert page.status_code == 404 and str(web_env.wav) not in page.text and web_env.wav.name not in page.text
 
 
 def test_unplayable_format_is_converted_once(make_client: Callable[..., TestClient], web_env: WebEnv) -> None:
