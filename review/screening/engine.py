@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from review.screening import conditions
 from review.screening.history import CallHistory
 from review.screening.match import CallText, PhraseHit, PhraseMatcher, evidence_span, hit_counts, word_times
 from review.screening.normalize import SEPARATOR
@@ -165,6 +166,8 @@ def _evaluate(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]
         return _frequency(c, this_call, history)
     if kind == "acoustic":
         return _acoustic(c, meta)
+    if kind in conditions.TYPES:  # metadata and call-history rules
+        return conditions.evaluate(c, call, meta, this_call, history)
     return []
 
 

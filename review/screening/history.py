@@ -10,7 +10,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from review.store.models import Call
+from review.store.models import Call, Finding
+
+# how far back history_for reads stored calls: Regulation F's 7 days, and a month for earlier
+# requests (stop calling, inconvenient time, stop contacting me) that later calls must honour
+LOOKBACK_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,11 @@ class CallHistory:
     answered: bool | None
     direction: str | None
     timezone: str | None
+    # what the call-pattern rules (review.screening.conditions) read; defaults keep old callers working
+    debt_id: str | None = None  # the particular debt (Regulation F counts calls per debt)
+    connected: bool | None = None  # False: busy, not in service, never reached the dialled number
+    consented: bool = False  # placed with the person's prior consent (a callback they asked for)
+    flags: frozenset[str] = frozenset()  # metadata keys set to true, plus "finding:RULE" for stored findings
 
     @property
     def outbound(self) -> bool:
@@ -46,7 +55,18 @@ class CallHistory:
             answered=None if answered is None else bool(answered),
             direction=_text(data.get("direction")),
             timezone=_text(data.get("timezone")),
+            debt_id=_text(data.get("debt_id")),
+            connected=None if data.get("connected") is None else bool(data.get("connected")),
+            consented=bool(data.get("consented")),
+            flags=_flags(data),
         )
+
+
+def _flags(data: Mapping[str, Any], findings: Iterable[str] = ()) -> frozenset[str]:
+    """Metadata keys whose value is true, and "finding:RULE" for each finding the call had."""
+    names = {str(k) for k, v in data.items() if v is True}
+    names.update(f"finding:{rule_id}" for rule_id in list(data.get("findings") or []) + list(findings))
+    return frozenset(names)
 
 
 def _text(value: Any) -> str | None:
@@ -79,9 +99,9 @@ def history_for(session: Session, transcripts: Iterable[Mapping[str, Any]]) -> l
     times = [c.started_at for c in batch if c.started_at]
     merged: dict[str, CallHistory] = {}
     if (debtors or numbers) and times:
-        # the widest window any rule looks back: 7 days (Regulation F) plus a day for time zones
-        # in UTC, as the store keeps it (SQLite compares the text and drops the offset)
-        since = (min(times) - timedelta(days=8)).astimezone(UTC)
+        # the widest window any rule looks back (LOOKBACK_DAYS: a stop request a month old still
+        # counts) plus a day for time zones, in UTC as the store keeps it (SQLite compares the text)
+        since = (min(times) - timedelta(days=LOOKBACK_DAYS + 1)).astimezone(UTC)
         until = (max(times) + timedelta(days=1)).astimezone(UTC)
         conditions = []
         if debtors:
@@ -89,7 +109,14 @@ def history_for(session: Session, transcripts: Iterable[Mapping[str, Any]]) -> l
         if numbers:
             conditions.append(Call.phone_number.in_(sorted(numbers)))
         query = select(Call).where(or_(*conditions), Call.started_at >= since, Call.started_at <= until)
-        for call in session.scalars(query):
+        calls = list(session.scalars(query))
+        found: dict[str, set[str]] = {}
+        if calls:
+            rows = session.execute(select(Finding.call_id, Finding.rule_id)
+                                   .where(Finding.call_id.in_([c.id for c in calls])))
+            for call_id, rule_id in rows:
+                found.setdefault(call_id, set()).add(rule_id)
+        for call in calls:
             meta = call.metadata_json or {}
             merged[call.id] = CallHistory(
                 call_id=call.id,
@@ -99,6 +126,10 @@ def history_for(session: Session, transcripts: Iterable[Mapping[str, Any]]) -> l
                 answered=call.answered,
                 direction=call.direction or _text(meta.get("direction")),
                 timezone=call.timezone or _text(meta.get("timezone")),
+                debt_id=_text(meta.get("debt_id")),
+                connected=None if meta.get("connected") is None else bool(meta.get("connected")),
+                consented=bool(meta.get("consented")),
+                flags=_flags(meta, found.get(call.id, ())),
             )
     for index, item in enumerate(batch):
         merged[item.call_id or f"batch-{index}"] = item

@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 
 from callqa.errors import RulePackError
+from review.screening.conditions import TYPES as CONDITION_TYPES
+from review.screening.conditions import check_params as check_condition_params
 
 CATEGORIES = (
     "threat_violence",
@@ -38,7 +40,7 @@ CATEGORIES = (
 URGENT_CATEGORIES = frozenset({"customer_vulnerability"})
 SEVERITIES = ("critical", "major", "minor")
 ROLES = ("agent", "customer", "either")
-RULE_TYPES = ("keyword", "regex", "proximity", "required", "calling_hours", "frequency", "acoustic")
+RULE_TYPES = ("keyword", "regex", "proximity", "required", "calling_hours", "frequency", "acoustic") + CONDITION_TYPES
 KEYWORD_MODES = ("any", "all", "at_least", "none")
 FREQUENCY_KINDS = ("unanswered_per_day", "calls_in_window", "after_conversation")
 ACOUSTIC_KINDS = ("long_silence", "overtalk", "shouting")
@@ -232,6 +234,8 @@ def _check_params(rule_type: str, params: dict[str, Any], where: _Where, line: i
             need("max", int)
         if kind != "unanswered_per_day":
             need("days", int | float)
+    elif rule_type in CONDITION_TYPES:  # metadata and call-history rules: review.screening.conditions
+        check_condition_params(rule_type, params, lambda reason: where.fail(line, what, reason))
     elif rule_type == "acoustic":
         kind = need("kind", str)
         if kind not in ACOUSTIC_KINDS:
