@@ -402,9 +402,9 @@ def _guarded_proximity(c: _Compiled, call: CallText, meta: Mapping[str, Any],
     matcher, main, exclude, groups = _matcher(c)
     hits = matcher.find(call)
     if p.get("unless_said"):
+        # no negation check: "he's not here, this is his wife" must lift the rule whatever came before
         role = p["unless_said"][0]
-        if any(h.phrase in groups[1] and _role_ok(role, call.roles[h.segment]) and hit_counts(call, h, True)
-               for h in hits):
+        if any(h.phrase in groups[1] and _role_ok(role, call.roles[h.segment]) for h in hits):
             return []
     first_role = p["first"][0]
     firsts = {h.segment for h in hits if h.phrase in groups[0] and _role_ok(first_role, call.roles[h.segment])}
