@@ -67,12 +67,15 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str = ""  # empty: generated once and kept in $CALLQA_HOME/secret_key
-    session_hours: float = 12.0
-    signin_max_failures: int = 5  # per user name and per client address, within the window
+    session_hours: float = 12.0  # a session ends this long after sign-in, however active
+    session_idle_minutes: int = 30  # and after this long without a request
+    signin_max_failures: int = 5  # per account, within the window
+    signin_max_failures_per_address: int = 50  # per client address (a whole office behind one NAT)
     signin_window_seconds: int = 900
+    trusted_proxies: list[str] = field(default_factory=list)  # addresses/CIDRs whose X-Forwarded-For is read
     page_size: int = 50
     unmask_minutes: int = 15  # how long a compliance officer's unmasking of one call lasts
-    secure_cookies: bool = False  # set true behind HTTPS
+    secure_cookies: str = "auto"  # auto: Secure unless host is 127.0.0.1/localhost/::1; or "true" / "false"
 
 
 @dataclass

@@ -145,10 +145,9 @@ def _strip_transcript(settings: Settings, session: Session, transcript: Any, cal
 
 def apply_retention(settings: Settings, *, now: datetime | None = None, dry_run: bool = False,
                     anonymise: bool = False) -> RetentionResult:
+    from review.screening.conditions import check_recording_retention
     from review.store.db import session_scope
     from review.store.models import Call, Transcript
-
-    from review.screening.conditions import check_recording_retention
 
     # a pack in use may require recordings kept longer (cn-collection: two years); refuse before deleting
     check_recording_retention(settings.flows.recording_retention_days, settings.screening.packs,

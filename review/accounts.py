@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqa.errors import AccountError, NotFoundError
+from review import sessions
 from review.store.models import ROLES, User
 
 MIN_PASSWORD_LENGTH = 10
@@ -76,10 +77,11 @@ def add_user(session: Session, username: str, password: str, role: str = "review
 
 
 def set_password(session: Session, username: str, password: str) -> User:
-    """Replace the password; signed-in sessions of the user stop working (they carry a hash fingerprint)."""
+    """Replace the password and end every signed-in session of the user."""
     _check_password(password)
     user = get_user(session, username)
     user.password_hash = _hasher.hash(password)
+    sessions.end_all(session, user.id, "password_changed")
     session.flush()
     return user
 
@@ -95,6 +97,8 @@ def set_role(session: Session, username: str, role: str) -> User:
 def set_active(session: Session, username: str, active: bool) -> User:
     user = get_user(session, username)
     user.active = active
+    if not active:
+        sessions.end_all(session, user.id, "deactivated")
     session.flush()
     return user
 

@@ -40,8 +40,9 @@ def register(app: typer.Typer) -> None:
         from review.web import create_app
 
         settings = load_settings()
+        settings.web.host = host or settings.web.host  # web.secure_cookies "auto" looks at the address served
         application = create_app(settings)
-        uvicorn.run(application, host=host or settings.web.host, port=port or settings.web.port,
+        uvicorn.run(application, host=settings.web.host, port=port or settings.web.port,
                     log_level=log_level, proxy_headers=False)
 
     users = typer.Typer(help="Manage the review UI's user accounts (argon2-hashed passwords, roles).",
@@ -97,6 +98,18 @@ def register(app: typer.Typer) -> None:
         with session_scope(_session_factory()) as session:
             accounts.set_role(session, username, new_role)
         typer.echo(f"{username} is now {new_role}")
+
+    @users.command("revoke")
+    def revoke(username: str = typer.Argument(..., help="Sign-in name.")) -> None:
+        """End every signed-in session of a user now (the admin's Sessions page does the same)."""
+        from review import audit, sessions
+        from review.accounts import get_user
+        from review.store.db import session_scope
+
+        with session_scope(_session_factory()) as session:
+            ended = sessions.end_all(session, get_user(session, username).id, "revoked")
+            audit.append(session, "session_revoked", payload={"user": username, "sessions": ended})
+        typer.echo(f"ended {ended} session(s) of {username}")
 
     @users.command("list")
     def list_users() -> None:

@@ -232,3 +232,36 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     content_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class WebSession(Base):
+    """A signed-in browser session of the review UI, kept on the server (review.sessions).
+
+    The cookie carries only a random token; the row is found by its SHA-256, so a copied
+    database does not hand out live sessions. A row ends (``ended_at``) at sign-out, when the
+    password changes, the account is deactivated or an admin revokes it, or when it times out."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 hex of the cookie's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()  # the absolute limit, whatever the activity
+    ended_at: Mapped[datetime | None] = mapped_column(index=True)
+    # signed_out | password_changed | deactivated | revoked | idle | expired
+    ended_reason: Mapped[str | None] = mapped_column(String(32))
+    client: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    # call id -> ISO time until which a compliance officer sees its personal data unmasked
+    unmasked: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SigninFailure(Base):
+    """One failed sign-in, counted per account and per client address over a sliding window
+    (review.throttle); in the database so that every web process sees the same counts."""
+
+    __tablename__ = "signin_failures"
+    __table_args__ = (Index("ix_signin_failures_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128))  # "user:<name>" or "addr:<address>"
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

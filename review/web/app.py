@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,15 @@ from callqa.errors import (
     PermissionDeniedError,
     QueueConflictError,
 )
+from review.sessions import Timeouts
+from review.throttle import Limits
 from review.web.deps import WebState, render, wants_json
 from review.web.security import (
     CsrfRejected,
     RoleRequired,
     SessionCodec,
     SignInRequired,
-    SignInThrottle,
+    cookies_secure,
     load_secret_key,
 )
 
@@ -163,16 +166,26 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         settings=settings,
         session_factory=session_factory,
         codec=SessionCodec(load_secret_key(settings), int(settings.web.session_hours * 3600),
-                           settings.web.secure_cookies),
-        throttle=SignInThrottle(settings.web.signin_max_failures, settings.web.signin_window_seconds),
+                           cookies_secure(settings.web.secure_cookies, settings.web.host)),
+        timeouts=Timeouts(idle=timedelta(minutes=settings.web.session_idle_minutes),
+                          absolute=timedelta(hours=settings.web.session_hours)),
+        limits=Limits(settings.web.signin_max_failures, settings.web.signin_max_failures_per_address,
+                      timedelta(seconds=settings.web.signin_window_seconds)),
         templates=templates,
     )
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from review.web import routes_api, routes_auth, routes_media, routes_pages, routes_supervisor
+    from review.web import (
+        routes_admin,
+        routes_api,
+        routes_auth,
+        routes_media,
+        routes_pages,
+        routes_supervisor,
+    )
 
-    for module in (routes_auth, routes_pages, routes_media, routes_supervisor, routes_api):
+    for module in (routes_auth, routes_pages, routes_media, routes_supervisor, routes_admin, routes_api):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
     return app

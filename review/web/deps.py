@@ -12,9 +12,11 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from callqa.config import Settings
+from review import sessions
 from review.accounts import UserInfo
 from review.store.db import session_scope
-from review.store.models import User
+from review.store.models import User, WebSession
+from review.throttle import Limits
 from review.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -23,10 +25,8 @@ from review.web.security import (
     SessionCodec,
     SessionData,
     SignInRequired,
-    SignInThrottle,
     csrf_matches,
     has_role,
-    password_fingerprint,
 )
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -37,7 +37,8 @@ class WebState:
     settings: Settings
     session_factory: sessionmaker[Session]
     codec: SessionCodec
-    throttle: SignInThrottle
+    timeouts: sessions.Timeouts
+    limits: Limits
     templates: jinja2.Environment
 
 
@@ -74,15 +75,25 @@ async def check_csrf(request: Request) -> None:
 
 async def current_user(request: Request, session: Session = Depends(db, scope="function")) -> User:
     data = session_data(request)
-    if data.uid is None:
+    row = sessions.lookup(session, data.token, state_of(request).timeouts)
+    if row is None:
+        if data.token:
+            session.commit()  # keep the "timed out" mark even though the request fails
         raise SignInRequired()
-    user = session.get(User, data.uid)
-    if user is None or not user.active or data.pw != password_fingerprint(user):
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
         raise SignInRequired()
     await check_csrf(request)
+    request.state.web_session = row
     # templates get a plain copy: an error page may render after the session was rolled back
     request.state.user = UserInfo(user.id, user.username, user.role, user.team, user.agent_id, user.active)
     return user
+
+
+def web_session(request: Request) -> WebSession | None:
+    """The signed-in request's session row (set by current_user)."""
+    row = getattr(request.state, "web_session", None)
+    return row if isinstance(row, WebSession) else None
 
 
 def require(*roles: str) -> Callable[..., Any]:

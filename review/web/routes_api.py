@@ -14,11 +14,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from review import queue
+from review import queue, sessions
 from review.privacy import mask_document
 from review.store.models import ReviewItem, User
 from review.web.call_view import build_call_view, latest_transcript, load_call
-from review.web.deps import current_user, db, require, session_data, state_of
+from review.web.deps import current_user, db, require, session_data, state_of, web_session
 from review.web.queue_view import STATUS_TABS, QueueFilter, queue_page
 
 router = APIRouter(prefix="/api", tags=["review"])
@@ -133,7 +133,7 @@ def claim(request: Request, item_id: int, user: User = Depends(require(*REVIEWER
 def call_detail(request: Request, call_id: str, user: User = Depends(current_user),
                 session: Session = DB) -> dict[str, Any]:
     call, item = load_call(session, user, call_id)
-    masked = not session_data(request).is_unmasked(call_id)
+    masked = not sessions.is_unmasked(web_session(request), call_id)
     view = build_call_view(session, user, call, item, masked)
     transcript = latest_transcript(session, call_id)
     document = transcript.document if transcript else None

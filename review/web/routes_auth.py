@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from review import accounts
-from review.web.deps import check_csrf, db, render, state_of
-from review.web.security import SessionData, password_fingerprint
+from review import accounts, sessions, throttle
+from review.web.deps import check_csrf, db, render, session_data, state_of
+from review.web.security import SessionData, client_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,28 +30,33 @@ async def login(request: Request, username: str = Form(...), password: str = For
                 next: str = Form("/queue"), session: Session = Depends(db, scope="function")) -> Response:
     await check_csrf(request)
     state = state_of(request)
-    client = request.client.host if request.client else "unknown"
-    wait = state.throttle.retry_after(username, client)
+    client = client_address(request, state.settings.web.trusted_proxies)
+    wait = throttle.retry_after(session, username, client, state.limits)
     if wait:
-        return render(request, "login.html", {
+        response = render(request, "login.html", {
             "next": _safe_next(next), "username": username,
-            "error": f"too many failed sign-ins; try again in {wait // 60 + 1} minutes"}, 429)
+            "error": f"too many failed sign-ins; try again in {(wait + 59) // 60} minute(s)"}, 429)
+        response.headers["retry-after"] = str(wait)
+        return response
     user = accounts.authenticate(session, username, password)
     if user is None:
-        state.throttle.failed(username, client)
+        throttle.failed(session, username, client, state.limits)
         return render(request, "login.html", {
             "next": _safe_next(next), "username": username, "error": "wrong user name or password"}, 401)
-    state.throttle.succeeded(username)
+    throttle.succeeded(session, username, state.limits)
+    sessions.end(session, session_data(request).token, "signed_out")  # a second sign-in replaces the first
+    token = sessions.start(session, user, state.timeouts, client=client,
+                           user_agent=request.headers.get("user-agent", ""))
     # a new CSRF token at sign-in: a token seen before sign-in is worth nothing after it
-    fresh = SessionData(uid=user.id, pw=password_fingerprint(user))
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    state.codec.write(response, fresh)
-    return response
+    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    state.codec.write(redirect, SessionData(token=token))
+    return redirect
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, session: Session = Depends(db, scope="function")) -> Response:
     await check_csrf(request)
+    sessions.end(session, session_data(request).token, "signed_out")
     response = RedirectResponse("/login", status_code=303)
     state_of(request).codec.write(response, SessionData())
     return response

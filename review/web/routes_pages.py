@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from typing import Any
 
@@ -10,10 +9,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from review import audit, queue
+from review import audit, queue, sessions
 from review.store.models import User
 from review.web.call_view import REASON_CODES, build_call_view, load_call
-from review.web.deps import current_user, db, render, require, session_data, state_of, wants_json
+from review.web.deps import current_user, db, render, require, state_of, wants_json, web_session
 from review.web.queue_view import STATUS_TABS, QueueFilter, queue_page
 
 router = APIRouter(include_in_schema=False)
@@ -80,7 +79,7 @@ def release(request: Request, item_id: int, user: User = Depends(require(*REVIEW
 def call_page(request: Request, call_id: str, user: User = Depends(current_user),
               session: Session = Depends(db, scope="function")) -> Response:
     call, item = load_call(session, user, call_id)
-    masked = not session_data(request).is_unmasked(call_id)
+    masked = not sessions.is_unmasked(web_session(request), call_id)
     view = build_call_view(session, user, call, item, masked)
     return render(request, "call.html", {"v": view, "reasons": REASON_CODES,
                                          "can_unmask": user.role in ("compliance", "admin"),
@@ -97,13 +96,10 @@ def unmask(request: Request, call_id: str, reason: str = Form(...),
     minutes = state.settings.web.unmask_minutes
     audit.append(session, "pii_unmask", actor=user.username, call_id=call.id,
                  recording_sha256=call.recording_sha256, payload={"reason": reason.strip(), "minutes": minutes})
-    data = session_data(request)
-    now = time.time()
-    data.unmasked = {k: v for k, v in data.unmasked.items() if v > now}
-    data.unmasked[call.id] = now + minutes * 60
-    response = _done(request, f"/calls/{call.id}")
-    state.codec.write(response, data)
-    return response
+    row = web_session(request)
+    if row is not None:
+        sessions.unmask(row, call.id, minutes)
+    return _done(request, f"/calls/{call.id}")
 
 
 @router.post("/items/{item_id}/verdicts")

@@ -1,19 +1,16 @@
-"""Sessions, CSRF tokens, role checks and the sign-in throttle of the review UI.
+"""The session cookie, CSRF tokens, role checks and the client address of the review UI.
 
-The session is a signed cookie (itsdangerous) holding the user id, a
-fingerprint of the password hash (changing the password ends old sessions)
-and the CSRF token every form and every state-changing API call must echo.
+The cookie is signed (itsdangerous) and holds the CSRF token every form and every
+state-changing API call must echo and, once signed in, a random session token; the
+session itself lives in the database (review.sessions), so ending it there ends it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,34 +54,23 @@ def load_secret_key(settings: Settings) -> str:
     return key
 
 
-def password_fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
 @dataclass
 class SessionData:
+    """What the cookie carries: the CSRF token, and once signed in the session token (review.sessions)."""
+
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    uid: int | None = None
-    pw: str = ""
-    # call id -> epoch seconds until which its personal data is shown unmasked
-    unmasked: dict[str, float] = field(default_factory=dict)
+    token: str | None = None
     fresh: bool = False  # not from a valid cookie: the response must set one
 
     def to_dict(self) -> dict[str, Any]:
-        return {"csrf": self.csrf, "uid": self.uid, "pw": self.pw, "unmasked": self.unmasked}
+        return {"csrf": self.csrf, "sid": self.token}
 
     @classmethod
     def from_dict(cls, data: Any) -> SessionData:
         if not isinstance(data, dict) or not isinstance(data.get("csrf"), str):
             return cls(fresh=True)
-        uid = data.get("uid")
-        raw_unmasked = data.get("unmasked")
-        unmasked: dict[Any, Any] = raw_unmasked if isinstance(raw_unmasked, dict) else {}
-        return cls(csrf=data["csrf"], uid=uid if isinstance(uid, int) else None, pw=str(data.get("pw", "")),
-                   unmasked={str(k): float(v) for k, v in unmasked.items() if isinstance(v, int | float)})
-
-    def is_unmasked(self, call_id: str) -> bool:
-        return self.unmasked.get(call_id, 0.0) > time.time()
+        token = data.get("sid")
+        return cls(csrf=data["csrf"], token=token if isinstance(token, str) else None)
 
 
 class SessionCodec:
@@ -114,43 +100,43 @@ def csrf_matches(session: SessionData, supplied: str | None) -> bool:
     return bool(supplied) and hmac.compare_digest(session.csrf.encode(), str(supplied).encode())
 
 
-class SignInThrottle:
-    """Refuses sign-in for a user name or client address after too many recent failures.
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
-    Kept in process memory: run one server process (or put the limit in the proxy too)."""
 
-    def __init__(self, max_failures: int, window_s: float) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+def cookies_secure(setting: object, host: str) -> bool:
+    """``web.secure_cookies``: true, false, or auto (Secure unless the server listens on loopback only)."""
+    value = str(setting).strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    return host not in LOCAL_HOSTS
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        return times
 
-    def retry_after(self, username: str, client: str) -> int:
-        """Seconds until another try is allowed; 0 when allowed now."""
-        now = time.monotonic()
-        wait = 0.0
-        with self._lock:
-            for key in (f"u:{username.lower()}", f"c:{client}"):
-                times = self._recent(key, now)
-                if len(times) >= self.max_failures:
-                    wait = max(wait, times[0] + self.window_s - now)
-        return int(wait) + 1 if wait > 0 else 0
+def client_address(request: Request, trusted_proxies: list[str]) -> str:
+    """The client's address: the peer, or, when the peer is a trusted proxy, the nearest untrusted
+    address of X-Forwarded-For (read right to left, so a client cannot choose its own address)."""
+    peer = request.client.host if request.client else "unknown"
+    networks = [_network(p) for p in trusted_proxies]
+    if not networks or not _within(peer, networks):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _within(hop, networks):
+            return hop[:64]
+    return hops[0][:64] if hops else peer
 
-    def failed(self, username: str, client: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in (f"u:{username.lower()}", f"c:{client}"):
-                self._recent(key, now).append(now)
 
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(f"u:{username.lower()}", None)
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(value.strip(), strict=False)
+
+
+def _within(address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in n for n in networks)
 
 
 def has_role(user: User, roles: tuple[str, ...]) -> bool:

@@ -101,8 +101,8 @@ def test_serve_retention_and_export_work_from_another_folder(tmp_path: Path, mon
         call = session.get(Call, "C1")
         assert call is not None
         recording = home / call.recording_path
-    env = {**os.environ, "CALLQA_HOME": str(home), "CALLQA_FLOWS__RECORDING_RETENTION_DAYS": "365",
-           "CALLQA_FLOWS__TRANSCRIPT_RETENTION_DAYS": "365"}
+    env = {**os.environ, "CALLQA_HOME": str(home), "CALLQA_FLOWS__RECORDING_RETENTION_DAYS": "1000",
+           "CALLQA_FLOWS__TRANSCRIPT_RETENTION_DAYS": "1000"}
     port = _free_port()
     proc = subprocess.Popen([str(CALLQA), "serve", "--port", str(port), "--log-level", "warning"], cwd=elsewhere,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
