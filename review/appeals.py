@@ -8,7 +8,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from callqa.errors import NotFoundError, PermissionDeniedError, QueueConflictError
-from review.queue_base import SUPERVISOR_ROLES, as_utc, get_item, log_item, now_utc, require_role, transition
+from review.queue_base import (
+    SUPERVISOR_ROLES,
+    as_utc,
+    get_item,
+    log_item,
+    now_utc,
+    require_role,
+    took_part,
+    transition,
+)
 from review.store.models import Appeal, ReviewItem, User
 from review.store.repo import insert_ignore
 
@@ -54,8 +63,10 @@ def rule_appeal(session: Session, appeal_id: int, user: User, ruling: str, comme
     if row is None:
         raise NotFoundError(f"appeal {appeal_id} does not exist; see `callqa queue list --status appealed`")
     item = get_item(session, row.item_id)
-    if user.agent_id and user.agent_id == item.agent_id:
-        raise PermissionDeniedError(f"{user.username} is the agent of item {item.id}; another supervisor must rule")
+    part = took_part(session, item, user)
+    if part:
+        raise PermissionDeniedError(f"{user.username} {part} (item {item.id}); a supervisor who took no part in "
+                                    "it must rule on the appeal")
     done = session.execute(update(Appeal).where(Appeal.id == appeal_id, Appeal.ruling.is_(None)).values(
         ruling=ruling, ruled_by_id=user.id, ruling_comment=comment, ruled_at=now,
     ).execution_options(synchronize_session=False))
@@ -66,6 +77,7 @@ def rule_appeal(session: Session, appeal_id: int, user: User, ruling: str, comme
                        {"status": "final", "outcome": outcome, "decided_at": now}):
         raise QueueConflictError(f"item {item.id} is not waiting on an appeal; reload it")
     item = get_item(session, item.id)
-    log_item(session, "ruling", item, user, appeal_id=appeal_id, ruling=ruling, comment=comment, outcome=outcome)
+    log_item(session, "ruling", item, user, appeal_id=appeal_id, ruling=ruling, comment=comment, outcome=outcome,
+             supervisor=user.username)
     session.refresh(row)
     return row

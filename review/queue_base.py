@@ -33,9 +33,10 @@ def as_utc(ts: datetime | None) -> datetime | None:
 
 
 def require_role(user: User, roles: frozenset[str], action: str) -> None:
+    """The user may act in one of ``roles``; an admin may do whatever any role may (as in the web UI)."""
     if not user.active:
         raise PermissionDeniedError(f"user {user.username!r} is deactivated and cannot {action}")
-    if user.role not in roles:
+    if user.role not in roles and user.role != "admin":
         raise PermissionDeniedError(
             f"user {user.username!r} has role {user.role!r}; to {action} you need one of: {', '.join(sorted(roles))}"
         )
@@ -65,3 +66,23 @@ def transition(session: Session, item_id: int, where: list[Any], values: dict[st
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def took_part(session: Session, item: ReviewItem, user: User) -> str | None:
+    """How the user took part in the item (first or second review, a verdict at any stage, settling its
+    dispute, its appeal, being its agent), or None: such a user may not rule on its appeal."""
+    from review.store.models import Appeal, Verdict
+
+    if user.agent_id and user.agent_id == item.agent_id:
+        return "is its agent"
+    if user.id == item.first_reviewer_id:
+        return "did its first review"
+    if user.id == item.second_reviewer_id:
+        return "did its second review"
+    stage = session.execute(select(Verdict.stage).where(Verdict.item_id == item.id, Verdict.reviewer_id == user.id)
+                            .limit(1)).scalar_one_or_none()
+    if stage is not None:
+        return "settled its dispute" if stage == "supervisor" else f"gave a {stage}-stage verdict on it"
+    if session.execute(select(Appeal.id).where(Appeal.item_id == item.id, Appeal.appellant_id == user.id)).first():
+        return "filed its appeal"
+    return None

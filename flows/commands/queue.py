@@ -194,7 +194,7 @@ def _register_queue(app: typer.Typer) -> None:
 
         with session_scope(_sessions(load_settings())) as session:
             row = rule_appeal(session, appeal_id, _user(session, user), ruling, comment)
-            typer.echo(f"appeal {row.id}: {row.ruling}")
+            typer.echo(f"appeal {row.id}: {row.ruling} by supervisor {user}")
 
     @q.command("stats")
     def stats_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from callqa.errors import NotFoundError, PermissionDeniedError
 from review.privacy import mask_text, mask_value
+from review.queue_base import took_part
 from review.store.models import Appeal, Call, Finding, ReviewItem, Transcript, User, Verdict
 from review.store.repo import current_findings
 
@@ -78,6 +79,9 @@ class CallView:
     sample_verdicts: list[VerdictView]
     appeal: Appeal | None
     appeal_by: str | None
+    ruled_by: str | None  # the supervisor who ruled on the appeal
+    can_rule: bool  # the viewer is a supervisor (or admin) who took no part in the item
+    can_settle: bool  # the item is disputed and the viewer may settle it
     masked: bool
     metadata: list[tuple[str, str]]
     duration_s: float
@@ -222,6 +226,11 @@ def build_call_view(session: Session, user: User, call: Call, item: ReviewItem |
                               .where(Appeal.item_id == item.id)).first()
         if row is not None:
             appeal, appeal_by = row[0], row[1]
+    ruled_by = session.get(User, appeal.ruled_by_id).username if appeal and appeal.ruled_by_id else None  # type: ignore[union-attr]
+    supervisor = user.active and user.role in ("supervisor", "admin")
+    part = took_part(session, item, user) if item is not None and supervisor else "n/a"
+    can_rule = appeal is not None and appeal.ruling is None and supervisor and part is None
+    can_settle = item is not None and item.status == "disputed" and supervisor and part is None
     shown_meta = {"agent": call.agent_id, "team": call.team, "debtor": call.debtor_id,
                   "phone": call.phone_number, "direction": call.direction, "language": call.language,
                   "dialect": call.dialect, "started": _utc(call.started_at),
@@ -233,6 +242,7 @@ def build_call_view(session: Session, user: User, call: Call, item: ReviewItem |
     return CallView(
         call=call, item=item, lines=_lines(segments, findings, masked), findings=views,
         sample_verdicts=[v for v in verdicts if v.finding_id is None], appeal=appeal, appeal_by=appeal_by,
+        ruled_by=ruled_by, can_rule=can_rule, can_settle=can_settle,
         masked=masked, metadata=[(k, str(v)) for k, v in shown_meta.items() if v not in (None, "")],
         duration_s=float(call.duration_s or document.get("duration_s") or 0.0), can_review=can_review,
         stage=stage, disputed_ids=sorted(critical_confirmed) if item is not None and item.status == "disputed" else [],

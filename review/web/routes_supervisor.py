@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from review import queue
+from review.queue_base import took_part
 from review.store.models import User
 from review.web import supervisor_view as sv
 from review.web.deps import db, render, require
@@ -25,7 +26,10 @@ def supervisor(request: Request, tab: str = "second", user: User = Depends(requi
     elif tab == "overdue":
         context["rows"] = sv.overdue_items(session)
     elif tab == "appeals":
-        context["appeals"] = sv.pending_appeals(session)
+        context["appeals"] = appeals = sv.pending_appeals(session)
+        # whoever took part in an item may not rule on its appeal: the form is not offered to them
+        context["took_part"] = {a.appeal_id: took_part(session, queue.get_item(session, a.item_id), user)
+                                for a in appeals}
     elif tab == "agents":
         context["agents"] = sv.agent_summary(session)
     else:
