@@ -154,3 +154,39 @@ def test_review_in_a_real_browser(server: str, browser) -> None:  # type: ignore
     sam.goto(f"{server}/calls/{CALL_ID}")
     assert "overturned" in sam.locator("#appeal").inner_text()
     assert "no violation" in sam.locator("#item-state").inner_text()
+
+
+def test_r_asks_for_the_reason_of_a_false_positive(server: str, browser, web_env: WebEnv) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from review.store.db import session_scope
+    from review.store.models import Verdict
+
+    alice = _sign_in(browser, server, "alice")
+    alice.click("#claim-next")
+    alice.wait_for_url(f"{server}/calls/{CALL_ID}")
+    family = alice.locator("article.finding.sev-major")
+    family.locator(".finding-seek").click()
+    alice.locator("h1").click()
+    alice.keyboard.press("r")
+    # nothing is saved yet: the reason list has the focus and the card says what it needs
+    family.locator(".saved").filter(has_text="choose the reason").wait_for()
+    assert alice.evaluate("document.activeElement.name") == "reason_code"
+    assert "needs-reason" in (family.locator("form").get_attribute("class") or "")
+    with session_scope(web_env.factory) as session:
+        assert session.execute(select(Verdict)).first() is None
+    alice.wait_for_timeout(500)
+    assert "needs-reason" in (family.locator("form").get_attribute("class") or "")
+    assert family.locator("select[name=reason_code]").input_value() == ""
+    family.locator("select[name=reason_code]").select_option("asr_error")
+    family.locator(".saved").filter(has_text="saved: false positive").wait_for()
+    with session_scope(web_env.factory) as session:
+        verdict = session.execute(select(Verdict)).scalar_one()
+    assert (verdict.decision, verdict.reason_code) == ("false_positive", "asr_error")
+    # with a false-positive reason already chosen, r saves at once
+    prison = alice.locator("article.finding.sev-critical")
+    prison.locator(".finding-seek").click()
+    prison.locator("select[name=reason_code]").select_option("wrong_speaker")
+    alice.locator("h1").click()
+    alice.keyboard.press("r")
+    prison.locator(".saved").filter(has_text="saved: false positive").wait_for()

@@ -103,12 +103,39 @@
     form.addEventListener("submit", function (event) { event.preventDefault(); saveVerdict(form); });
   });
 
+  // a false positive needs a reason code: r (or x) asks for it, and the verdict is saved once it is chosen
+  function askReason(form) {
+    var reason = form.querySelector("select[name=reason_code]");
+    var status = form.querySelector(".saved");
+    form.classList.add("needs-reason");
+    status.textContent = "choose the reason for this false positive; it is saved once chosen";
+    var onChange = function () {
+      if (!reason.value) { return; }
+      reason.removeEventListener("change", onChange);
+      form.classList.remove("needs-reason");
+      saveVerdict(form);
+    };
+    reason.addEventListener("change", onChange);
+    reason.focus();
+  }
+
+  function falsePositiveReason(form) {
+    var reason = form.querySelector("select[name=reason_code]");
+    var chosen = reason && reason.selectedOptions[0];
+    var group = chosen && chosen.parentElement;
+    return chosen && chosen.value && group && group.label === "false positive" ? chosen.value : "";
+  }
+
   function decide(decision) {
     if (current < 0) { select(0, false); }
     var form = findings[current] && findings[current].querySelector("form.verdict-form");
     if (!form) { return; }
     var radio = form.querySelector("input[name=decision][value=" + decision + "]");
     if (radio) { radio.checked = true; }
+    if (decision === "false_positive" && !falsePositiveReason(form)) {
+      var reason = form.querySelector("select[name=reason_code]");
+      if (reason) { reason.value = ""; askReason(form); return; }
+    }
     saveVerdict(form);
   }
 
@@ -122,7 +149,8 @@
       case "n": select(current + 1, true); break;
       case "p": select(current - 1, true); break;
       case "c": decide("confirmed"); break;
-      case "x": case "r": decide("false_positive"); break;
+      // no default: the key must not reach the reason list that r focuses (it would pick the option starting with r)
+      case "x": case "r": event.preventDefault(); decide("false_positive"); break;
       default: return;
     }
   });
