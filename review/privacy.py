@@ -1,9 +1,13 @@
-"""Personal data in transcripts: find phone, ID-card and bank-card numbers and mask them.
+"""Personal data in transcripts: find phone, ID-card, bank-card and US social security numbers and
+e-mail addresses, and mask them.
 
 Callers read numbers out digit by digit, and the recogniser writes them as
 Arabic digits, full-width digits, Chinese numerals (一三八…, 幺 for one,
 两 for two) or English words, often mixed and spaced. A number is a chain of
-such digit tokens with at most two separator characters between them.
+such digit tokens with at most three separator characters between them (spaces,
+dashes, dots, brackets: "(555) 123-4567"). North American ten-digit numbers, and
+nine-digit SSNs written 123-45-6789 or said after "social security", are found too;
+an e-mail address keeps its first character and its domain.
 
 Masking keeps the text the same length (each hidden token becomes as many
 ``*`` as it had characters), so character offsets computed on the original
@@ -30,8 +34,12 @@ _TOKEN = re.compile(
     r"|(?P<x>[Xx×Ｘ])",
     re.IGNORECASE,
 )
-_SEPARATOR = re.compile(r"^[ \t\-–—,，]{0,2}$")
+# between two digits of one number: spaces, dashes, commas, dots, and the brackets of "(555) 123-4567"
+_SEPARATOR = re.compile(r"^[ \t\-–—,，.()]{0,3}$")
 _PHONE_CONTEXT = re.compile(r"(电话|手机|号码|座机|打给|联系|分机|phone|call|number|mobile)", re.IGNORECASE)
+_SSN_CONTEXT = re.compile(r"(social|security|ssn|ss#|taxpayer|itin)", re.IGNORECASE)
+_SSN_LAYOUT = re.compile(r"^\d{3}[ -]\d{2}[ -]\d{4}$")
+_EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+-]*)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 MASK = "*"
@@ -39,7 +47,7 @@ MASK = "*"
 
 @dataclass(frozen=True)
 class PiiSpan:
-    kind: str  # phone | id_card | bank_card | number
+    kind: str  # phone | id_card | bank_card | ssn | email | number
     start: int  # character offsets in the text, end exclusive
     end: int
     digits: str  # the number as Arabic digits (X for an ID card's check character)
@@ -80,7 +88,13 @@ def _plausible_birth(number: str, offset: int, year_digits: int) -> bool:
     return 1 <= month <= 12 and 1 <= day <= 31
 
 
-def _classify(digits: str, context: str) -> str | None:
+def ssn_valid(number: str) -> bool:
+    """The shape the SSA issues: no area 000, 666 or 9xx, no group 00, no serial 0000."""
+    return (len(number) == 9 and number.isdigit() and number[:3] not in ("000", "666") and number[0] != "9"
+            and number[3:5] != "00" and number[5:] != "0000")
+
+
+def _classify(digits: str, context: str, layout: str = "") -> str | None:
     n = len(digits)
     if n == 18 and (id_card_valid(digits) or (digits.endswith("X") and _plausible_birth(digits, 6, 4))):
         return "id_card"
@@ -94,6 +108,12 @@ def _classify(digits: str, context: str) -> str | None:
         return "bank_card"
     if 10 <= n <= 12 and digits[0] == "0":
         return "phone"  # landline with area code
+    if n == 10 and digits[0] in "23456789":
+        return "phone"  # North American number: the area code never starts with 0 or 1
+    if n == 11 and digits[0] == "1" and digits[1] in "23456789":
+        return "phone"  # the same with the country code 1
+    if n == 9 and ssn_valid(digits) and (_SSN_LAYOUT.match(layout) or _SSN_CONTEXT.search(context)):
+        return "ssn"  # US social security number: written 123-45-6789, or said where the words say so
     if 7 <= n <= 8 and _PHONE_CONTEXT.search(context):
         return "phone"  # local landline, only where the words around say so
     if n >= 11 and "X" not in digits:
@@ -121,10 +141,15 @@ def find_pii(text: str) -> list[PiiSpan]:
             continue
         digits = "".join("X" if m.group("x") else _digit_of(m.group(0)) for m in chain)
         start, end = chain[0].start(), chain[-1].end()
-        kind = _classify(digits, text[max(0, start - 12):start])
+        kind = _classify(digits, text[max(0, start - 24):start], text[start:end])
         if kind is not None:
             spans.append(PiiSpan(kind, start, end, digits, tuple(m.span() for m in chain)))
-    return spans
+    for match in _EMAIL.finditer(text):
+        # the address's user part, one token per character after the first, so masking keeps the domain
+        first = match.start(1) + 1
+        spans.append(PiiSpan("email", match.start(), match.end(), match.group(0),
+                             tuple((i, i + 1) for i in range(first, match.end(1))) + ((match.end(1), match.end(1)),)))
+    return sorted(spans, key=lambda span: span.start)
 
 
 def mask_text(text: str) -> str:
@@ -136,7 +161,8 @@ def mask_text(text: str) -> str:
         return text
     chars = list(text)
     for span in spans:
-        keep = 4 if len(span.digits) >= 11 else 2
+        keep = 1 if span.kind == "email" else 4 if len(span.digits) >= 9 and span.kind != "ssn" or \
+            len(span.digits) >= 11 else 2
         for start, end in span.tokens[:-keep]:
             chars[start:end] = MASK * (end - start)
     return "".join(chars)

@@ -20,6 +20,14 @@ from review.privacy import find_pii, id_card_valid, luhn_valid, mask_document, m
     ("身份证号一一零一零五一九四九一二三一零零二X", "id_card", "11010519491231002X"),
     ("卡号4111 1111 1111 1111", "bank_card", "4111111111111111"),
     ("call me on five five five one two three four five six seven eight", "number", "55512345678"),
+    ("call me at (555) 123-4567 tomorrow", "phone", "5551234567"),
+    ("my number is 555-123-4567", "phone", "5551234567"),
+    ("reach me on +1 555 123 4567", "phone", "15551234567"),
+    ("it's five five five, one two three, four five six seven", "phone", "5551234567"),
+    ("oh two oh. five five five. one two one two", "phone", "0205551212"),
+    ("my SSN is 123-45-6789.", "ssn", "123456789"),
+    ("social security number one two three four five six seven eight nine", "ssn", "123456789"),
+    ("write to john.smith+bills@example.co.uk please", "email", "john.smith+bills@example.co.uk"),
 ])
 def test_found(text: str, kind: str, digits: str) -> None:
     spans = find_pii(text)
@@ -31,6 +39,9 @@ def test_found(text: str, kind: str, digits: str) -> None:
     "金额8765432元",  # a seven-digit amount, with no phone word nearby
     "一个一个来，三四天以后",
     "第1、2、3条",
+    "you owe 1,234,567.89 dollars",  # an amount, not an SSN
+    "order 123456789 shipped",  # nine digits, no SSN layout or words
+    "on 2026.11.29 at 10.30",
     "",
 ])
 def test_left_alone(text: str) -> None:
@@ -62,3 +73,13 @@ def test_mask_document_covers_words_and_metadata() -> None:
     assert masked["metadata"]["phone_number"] == "*******5678"
     assert masked["metadata"]["nested"][0]["id"].endswith("002X") and "1101" not in str(masked["metadata"])
     assert doc["segments"][0]["text"] == "电话13812345678"  # the original is untouched
+
+
+def test_english_masks_keep_length_and_little_else() -> None:
+    text = "call (555) 123-4567, SSN 123-45-6789, mail jo.doe@example.com, or five five five one two three four five six seven"
+    masked = mask_text(text)
+    assert len(masked) == len(text)
+    assert "(***) ***-4567" in masked and "***-**-**89" in masked and "j*****@example.com" in masked
+    assert "**** **** **** *** *** ***** four five six seven" in masked
+    for secret in ("555", "123-45", "jo.doe", "five five five"):
+        assert secret not in masked
