@@ -68,15 +68,27 @@ def _table_lines(result: dict[str, Any]) -> list[str]:
     for f in result["findings"]:
         where = "call" if f["segment_index"] is None else f"#{f['segment_index']} {f['start']:.1f}-{f['end']:.1f}s"
         urgent = " URGENT" if f["urgent"] else ""
+        score = f" (semantic {f['score']:.2f})" if f.get("score") is not None else ""
         lines.append(f"  {f['severity']:<8} {f['category']:<34} {f['rule_id']:<36} {where:<18} "
-                     f"{f['evidence']}{urgent}")
+                     f"{f['evidence']}{score}{urgent}")
     return lines
 
 
+def _plain(value: Any) -> Any:
+    """A rule parameter as YAML can print it (compiled patterns, parts, paths)."""
+    if hasattr(value, "pattern"):
+        return value.pattern
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    return value
+
+
 def _print_rule(rule: Rule, pack: RulePack) -> None:
-    params = {k: (v.pattern if hasattr(v, "pattern") else list(v) if isinstance(v, tuple) else
-                  {"role": v.role, "phrases": list(v.phrases)} if hasattr(v, "phrases") else v)
-              for k, v in rule.params.items()}
+    params = {k: _plain(v) for k, v in rule.params.items()}
     doc = {"id": rule.id, "pack": f"{pack.name}@{pack.version}", "title": rule.title, "category": rule.category,
            "severity": rule.severity, "urgent": rule.urgent, "applies_to": rule.applies_to, "type": rule.type,
            "negation": rule.negation, "homophones": rule.homophones, "citation": rule.citation, "params": params,
@@ -209,6 +221,28 @@ def register(app: typer.Typer) -> None:
         if failures:
             _err(f"{failures} of {total} rule examples failed")
             raise typer.Exit(1)
+
+    @rules.command("train")
+    def train_command(
+        corpus: Path = typer.Option(None, "--corpus", help="A corpus JSONL file or folder; default: the shipped "
+                                    "review/screening/corpus."),
+        out: Path = typer.Option(None, "--out", help="Where to write the heads; default: the shipped "
+                                 "review/screening/semantic/heads.npz that packs use."),
+        folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds for the thresholds."),
+    ) -> None:
+        """Train the semantic heads from the labelled corpus (fixed seed: the same corpus gives the same file).
+
+        The corpus SHA-256 goes into the heads file and from there into the version of every
+        pack with semantic rules, so findings say which corpus judged them.
+        """
+        from review.screening.semantic.corpus import CORPUS_DIR
+        from review.screening.semantic.heads import HEADS_FILE
+        from review.screening.semantic.train import train
+
+        target = out or HEADS_FILE
+        heads = train(corpus or CORPUS_DIR, target, folds, progress=lambda m: typer.echo(m, err=True))
+        typer.echo(f"wrote {target}: {len(heads.categories)} heads, corpus {heads.corpus_sha256[:12]} "
+                   f"({heads.meta['utterances']} utterances), encoder {heads.meta['encoder']}")
 
     @rules.command("backtest")
     def backtest_command(

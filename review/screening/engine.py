@@ -5,45 +5,20 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from review.screening import conditions
+from review.screening.findings import FindingResult, ScreenResult
 from review.screening.history import CallHistory
 from review.screening.match import CallText, PhraseHit, PhraseMatcher, evidence_span, hit_counts, word_times
 from review.screening.normalize import SEPARATOR
+from review.screening.required import part_said
 from review.screening.rules import Rule, RulePack
-
-
-@dataclass  # not frozen: review.store.repo's FindingLike protocol declares plain attributes
-class FindingResult:
-    rule_id: str
-    category: str
-    severity: str
-    segment_index: int | None  # None: a finding about the call as a whole (absence, hours, frequency)
-    start: float | None
-    end: float | None
-    evidence: str
-    citation: str
-    urgent: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class ScreenResult:
-    pack: str
-    pack_version: str
-    findings: list[FindingResult] = field(default_factory=list)
-    call_id: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"call_id": self.call_id, "pack": self.pack, "pack_version": self.pack_version,
-                "findings": [f.to_dict() for f in self.findings]}
+from review.screening.semantic_rules import merge_findings, semantic_findings, semantic_plan
 
 
 @dataclass
@@ -57,6 +32,7 @@ class _Compiled:
     groups: list[set[int]] = field(default_factory=list)
     # phrases of which at least one must be in the call for the rule to find anything (empty: none needed)
     trigger: frozenset[int] = frozenset()
+    gate: set[int] = field(default_factory=set)  # semantic `after` / required `unless` phrases
 
 
 def _role_ok(wanted: str, role: str) -> bool:
@@ -83,7 +59,11 @@ class Screener:
                     c.first = {add(x, rule.homophones) for x in p["first"].phrases}
                     c.then = {add(x, rule.homophones) for x in p["then"].phrases}
                 elif rule.type == "required":
-                    c.groups = [{add(x, rule.homophones) for x in group} for group in p["groups"]]
+                    c.groups = [{add(x, rule.homophones) for x in part.phrases} for part in p["groups"]]
+                    if "unless" in p:
+                        c.gate = {add(x, rule.homophones) for x in p["unless"].phrases}
+                elif rule.type == "semantic" and "after" in p:
+                    c.gate = {add(x, rule.homophones) for x in p["after"].phrases}
                 elif rule.type == "regex":  # optional prefilter: the regex runs only when one of these is hit
                     c.main = {add(x, False) for x in p["requires"]}
                 if rule.type == "keyword" and p["match"] != "none" or rule.type == "regex":
@@ -92,6 +72,7 @@ class Screener:
                     c.trigger = frozenset(c.first)
                 compiled.append(c)
             self._rules.append(compiled)
+        self._semantic = semantic_plan(self.packs)
 
     def screen(self, transcript: Mapping[str, Any], history: Sequence[CallHistory] = ()) -> list[ScreenResult]:
         """One ScreenResult per pack, findings in time order.
@@ -107,13 +88,23 @@ class Screener:
         hit_phrases = by_phrase.keys()
         this_call = CallHistory.from_transcript(transcript)
         meta = transcript.get("metadata") or {}
+        scored = self._semantic.score(call)
         results = []
         for pack, compiled in zip(self.packs, self._rules, strict=True):
             findings: list[FindingResult] = []
             for c in compiled:
+                if c.rule.type == "semantic":
+                    found = semantic_findings(c.rule, call, scored)
+                    if "after" in c.rule.params and found:
+                        gates = _hits(call, by_phrase, c.gate, c.rule.params["after"].role)
+                        first = min((h.segment for h in gates), default=None)
+                        found = [f for f in found if first is not None and (f.segment_index or 0) >= first]
+                    findings.extend(found)
+                    continue
                 if c.trigger and c.trigger.isdisjoint(hit_phrases):
                     continue  # the common case for most rules: none of their phrases is in the call
                 findings.extend(_evaluate(c, call, by_phrase, transcript, meta, this_call, history))
+            findings = merge_findings(findings)
             findings.sort(key=lambda f: (f.start if f.start is not None else -1.0, f.rule_id))
             results.append(ScreenResult(pack.name, pack.version, findings, str(transcript.get("call_id", ""))))
         return results
@@ -244,12 +235,15 @@ def _required(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]
     window = float(rule.params["window_seconds"])
     if meta.get("answered") is False or not any(_role_ok(rule.applies_to, r) for r in call.roles):
         return []  # no conversation, nothing the agent had to say
+    if c.gate and _hits(call, by_phrase, c.gate, rule.params["unless"].role):
+        return []  # e.g. a location call with a third party: the disclosure must not be made at all
     missing = []
     keys, starts, roles, role = by_phrase.keys(), call.starts, call.roles, rule.applies_to
-    for group, phrases in zip(c.groups, rule.params["groups"], strict=True):
+    opening = [i for i, start in enumerate(starts) if start < window and _role_ok(role, roles[i])]
+    for group, part in zip(c.groups, rule.params["groups"], strict=True):
         if not any(starts[h.segment] < window and _role_ok(role, roles[h.segment])
-                   for p in group & keys for h in by_phrase[p]):
-            missing.append(" / ".join(phrases[:3]))
+                   for p in group & keys for h in by_phrase[p]) and not part_said(part, call, opening, meta):
+            missing.append(part.label)
     if not missing:
         return []
     return [_finding(c, None, None, f"not said in the first {window:g} s: {'; '.join(missing)}", 0.0, window)]

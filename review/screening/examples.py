@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from review.screening.engine import Screener
+from review.screening.findings import FindingResult
 from review.screening.history import CallHistory
 from review.screening.packs_registry import language_family
 from review.screening.rules import Example, Rule, RulePack
@@ -59,13 +60,20 @@ def _describe(example: Example) -> str:
     return str({k: v for k, v in example.metadata.items() if k != "acoustic"} or example.metadata)
 
 
+def _from_rule(finding: FindingResult, rule: Rule) -> bool:
+    """A semantic rule's finding may have been merged into a keyword finding of its category."""
+    if finding.rule_id == rule.id:
+        return True
+    return rule.type == "semantic" and finding.category == rule.category and finding.score is not None
+
+
 def run_rule_examples(screener: Screener, pack: RulePack, rule: Rule) -> list[ExampleOutcome]:
     outcomes = []
     for expected, examples in ((True, rule.must_trigger), (False, rule.must_not_trigger)):
         for index, example in enumerate(examples):
             transcript = example_transcript(example, pack, f"{rule.id}-example-{index}")
             results = screener.screen(transcript, _history(example, transcript))
-            found = [f for r in results if r.pack == pack.name for f in r.findings if f.rule_id == rule.id]
+            found = [f for r in results if r.pack == pack.name for f in r.findings if _from_rule(f, rule)]
             outcomes.append(ExampleOutcome(pack.name, rule.id, expected, bool(found) == expected, example.line,
                                            _describe(example), found[0].evidence if found else ""))
     return outcomes

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import ahocorasick
 
+from review.screening.clauses import clause_start
 from review.screening.normalize import (
     HAN,
     SEPARATOR,
@@ -238,9 +239,14 @@ _ZH_NEGATION = re.compile(
     r"(?:不会|不是|不要|不用|不能|没有|没|别|绝不|从不|从来没|并不|并没|不可能|不|未|无需|无须|谁也不|没人|没有人)"
     r"[^就则要]{0,3}$"
 )
+# A 不 of the debtor's condition (再不还, 不处理, 不接电话), of a capability (还不了, 拿不出) or of a
+# connective (不管, 不然) negates nothing: 明天再不还我找人整死你 is a threat.
 _ZH_NOT_NEGATION = re.compile(
     r"(?:不然|要不|否则|不还|不交|不付|不给|不配合|不接|不处理|不理|不按时|不赶紧|不马上|不及时|不主动|不想办法|没钱|没有钱|"
-    r"还不上|还不起|不够)[^就则]{0,3}$"
+    r"不回|不联系|不肯|不想还|不打算|不吭声|不说话|不露面|不出面|不上心|不当回事|不识相|不识抬举|不听|不信|不服|不老实|"
+    r"不管|不论|不光|不但|不仅|不只|不得不|不如|不要脸|不是人|不是东西|"
+    r"[\u4e00-\u9fff]不(?:了|起|上|到|完|动|下|出|清|过|住|够)|没用|没出息|没脸|没皮|没良心|没完|"
+    r"不够)[^就则]{0,3}$"
 )
 # 我没说你会坐牢 / 不是说要起诉你: a denied statement, whatever follows it
 _ZH_DENIED_SPEECH = re.compile(r"(?:不是说|没说|没有说|并没有说|从没说|从来没说|不是讲|没讲)[^就则]{0,6}$")
@@ -254,7 +260,8 @@ _EN_NEW_CLAUSE = {"we", "i", "they", "ill", "well", "theyll", "youll", "youre", 
                   "or", "otherwise", "unless", "then", "so", "but", "and", "because", "pay", "paying"}
 # "I never said we would sue": a denied or reported statement, whatever clause follows
 _EN_DENIED_SPEECH = re.compile(r"\b(?:never said|didnt say|not saying|never say|not say|never told you|didnt tell you"
-                               r"|didnt mean)\b(?: [a-z0-9]+){0,4} $")
+                               r"|didnt mean|(?:nobody|no one|noone|nobodys)(?: is)? (?:saying|said|says))\b"
+                               r"(?: [a-z0-9]+){0,4} $")
 _QUOTE_PAIRS = (("“", "”"), ("「", "」"), ("『", "』"), ("‘", "’"))
 _ZH_REPORTED = re.compile(r"(?:所谓|比如说|例如)$")
 
@@ -327,11 +334,26 @@ def word_times(call: CallText, segment: int, span: tuple[int, int]) -> tuple[flo
     return (begin, end) if begin is not None and end is not None else None
 
 
+def negated_in_clause(raw: str, span: tuple[int, int], cjk: bool) -> bool:
+    """Whether a negation in the hit's own clause, just before it, governs the hit.
+
+    Only the words from the start of the clause (a comma, a full stop, a new conjunction) up
+    to the hit are read: a negation in another clause negates nothing here.
+    """
+    before = raw[clause_start(raw, span[0]):span[0]]
+    if not before.strip():
+        return False
+    norm = normalize(before, cjk)
+    return is_negated(norm, len(norm), cjk)
+
+
 def hit_counts(call: CallText, hit: PhraseHit, negation: bool) -> bool:
-    """Whether a hit stands: not negated, hedged or quoted (when the rule asks for that)."""
+    """Whether a hit stands: not negated, hedged or quoted in its clause (when the rule asks)."""
     if not negation:
         return True
-    if is_negated(call.norm[hit.segment], hit.start, call.cjk):
-        return False
     raw = call.raw[hit.segment]
-    return not (_ANY_QUOTE.search(raw) and is_quoted(raw, evidence_span(call, hit)))
+    span = evidence_span(call, hit)
+    # the whole-segment check is cheap and rules out most hits; the clause check has the last word
+    if is_negated(call.norm[hit.segment], hit.start, call.cjk) and negated_in_clause(raw, span, call.cjk):
+        return False
+    return not (_ANY_QUOTE.search(raw) and is_quoted(raw, span))

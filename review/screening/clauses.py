@@ -1,0 +1,77 @@
+"""Clauses and sentences of a segment as written.
+
+Matching works on normalised text with the punctuation gone, but two things need
+the punctuation back: a negation governs only its own clause (``钱都还不了，你个穷鬼``
+is an insult whatever came before the comma), and the semantic stage scores a
+turn sentence by sentence so that a finding cites the sentence that was said,
+not the whole turn. Both read the raw segment text through this module.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+# A comma or a full stop ends a clause; so does a conjunction that starts a new one when a
+# recogniser left the punctuation out (ASR output often has none). A full stop between
+# digits (3.5) is a decimal point, not a break.
+_CLAUSE_BREAK = re.compile(
+    r"[，,。！？!?；;：:、\n…～~—]+|(?<![0-9])\.(?![0-9])|\s{2,}"
+    r"|(?=但是|可是|不过|然后|所以|否则|要不然|不然的话)"
+    r"|\b(?=but |so |otherwise |because |and then )",
+    re.IGNORECASE,
+)
+_SENTENCE_BREAK = re.compile(r"[。！？!?；;\n…]+|(?<![0-9A-Z])\.(?![0-9])")
+# a long run-on turn without any punctuation is cut at clause-like words, then at a length
+_LONG = 48
+
+
+class Span(NamedTuple):
+    start: int
+    end: int
+
+
+def clause_start(raw: str, position: int) -> int:
+    """Where the clause holding ``raw[position]`` starts."""
+    start = 0
+    for m in _CLAUSE_BREAK.finditer(raw, 0, position):
+        if m.end() <= position:
+            start = m.end()
+    return start
+
+
+def _split(raw: str, pattern: re.Pattern[str]) -> list[Span]:
+    spans, pos = [], 0
+    for m in pattern.finditer(raw):
+        if m.start() > pos:
+            spans.append(Span(pos, m.start()))
+        pos = max(pos, m.end())
+    if pos < len(raw):
+        spans.append(Span(pos, len(raw)))
+    return [_strip(raw, s) for s in spans if raw[s.start:s.end].strip()]
+
+
+def _strip(raw: str, span: Span) -> Span:
+    text = raw[span.start:span.end]
+    lead = len(text) - len(text.lstrip())
+    return Span(span.start + lead, span.start + len(text.rstrip()))
+
+
+def sentences(raw: str) -> list[Span]:
+    """The sentences of a segment, as spans of ``raw``; a very long one is cut into clauses
+    of at most about ``_LONG`` characters so one embedding does not average a whole speech."""
+    out: list[Span] = []
+    for sentence in _split(raw, _SENTENCE_BREAK):
+        if sentence.end - sentence.start <= _LONG:
+            out.append(sentence)
+            continue
+        piece_start = sentence.start
+        last_end = sentence.start
+        for clause in _split(raw[sentence.start:sentence.end], _CLAUSE_BREAK):
+            c_start, c_end = sentence.start + clause.start, sentence.start + clause.end
+            if c_end - piece_start > _LONG and last_end > piece_start:
+                out.append(_strip(raw, Span(piece_start, last_end)))
+                piece_start = c_start
+            last_end = c_end
+        out.append(_strip(raw, Span(piece_start, last_end)))
+    return [s for s in out if s.end > s.start]

@@ -1,0 +1,106 @@
+"""The semantic stage: every sentence of the turns a rule listens to, scored per category.
+
+A turn is cut into sentences (long run-ons into clauses, see ``clauses``); a turn of
+several short sentences is also scored whole, so an implication spread over two
+sentences (你每天几点送孩子上学我们都清楚。路上车多，小心点) is read together. The
+previous turn of the other speaker is the context. All of a call's units are
+embedded in one batch. For each category the best unit of a turn above the
+threshold becomes one hit, citing that unit's words; a single sentence is preferred
+over the whole turn when both pass, so the evidence is as tight as the score allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from review.screening.clauses import Span, sentences
+from review.screening.normalize import HAN
+from review.screening.semantic import encoder
+from review.screening.semantic.features import ngram_features
+from review.screening.semantic.heads import Exemplar, Heads
+
+_WHOLE_TURN_MAX = 120
+_CONTEXT_MAX = 80
+
+
+@dataclass(frozen=True)
+class SemanticHit:
+    category: str
+    segment: int
+    span: Span  # in the segment's raw text
+    score: float
+    exemplars: tuple[Exemplar, ...]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    segment: int
+    span: Span
+    whole: bool
+
+
+def _role_ok(wanted: str, role: str) -> bool:
+    return wanted == "either" or role == wanted or role == "unknown"
+
+
+def _context(raws: list[str], roles: list[str], segment: int) -> str:
+    """The last turn of the other speaker before this one (its tail), or ''."""
+    for prev in range(segment - 1, max(-1, segment - 4), -1):
+        if roles[prev] != roles[segment] or roles[segment] == "unknown":
+            return raws[prev].strip()[-_CONTEXT_MAX:]
+    return ""
+
+
+def _long_enough(text: str) -> bool:
+    """Four Chinese characters or three words: below that (好的, Thank you, 咋子) a score says more
+    about the encoder than about the call, and the keyword lists hold the short slurs."""
+    han = len(HAN.findall(text))
+    return han >= 4 if han else len(text.split()) >= 3
+
+
+def _units(raw: str, segment: int) -> list[_Unit]:
+    parts = [s for s in sentences(raw) if _long_enough(raw[s.start:s.end])]
+    units = [_Unit(segment, s, False) for s in parts]
+    if len(parts) > 1 and len(raw.strip()) <= _WHOLE_TURN_MAX:
+        units.append(_Unit(segment, Span(parts[0].start, parts[-1].end), True))
+    return units
+
+
+def score_call(heads: Heads, raws: list[str], roles: list[str],
+               wanted: dict[str, tuple[str, float]]) -> list[SemanticHit]:
+    """Hits for the categories in ``wanted`` ({category: (role, threshold)})."""
+    roles_needed = {role for role, _ in wanted.values()}
+    units = [u for seg, raw in enumerate(raws) if raw.strip() and any(_role_ok(r, roles[seg]) for r in roles_needed)
+             for u in _units(raw, seg)]
+    if not units:
+        return []
+    texts = [raws[u.segment][u.span.start:u.span.end] for u in units]
+    contexts = [_context(raws, roles, u.segment) for u in units]
+    distinct = sorted(set(texts) | {c for c in contexts if c})
+    vectors = dict(zip(distinct, encoder.encode(distinct), strict=True))
+    zero = np.zeros(encoder.DIM, dtype=np.float32)
+    emb = np.stack([vectors[t] for t in texts])
+    ctx = np.stack([vectors[c] if c else zero for c in contexts])
+    probs = heads.scores([ngram_features(t, c) for t, c in zip(texts, contexts, strict=True)], emb, ctx)
+    hits = []
+    for category, (role, threshold) in wanted.items():
+        column = probs[:, heads.index(category)]
+        best: dict[int, int] = {}
+        for i, unit in enumerate(units):
+            if column[i] < threshold or not _role_ok(role, roles[unit.segment]):
+                continue
+            held = best.get(unit.segment)
+            if held is None or _better(units[i], column[i], units[held], column[held]):
+                best[unit.segment] = i
+        for segment, i in sorted(best.items()):
+            hits.append(SemanticHit(category, segment, units[i].span, round(float(column[i]), 3),
+                                    tuple(heads.nearest(emb[i]))))
+    return hits
+
+
+def _better(unit: _Unit, score: float, held: _Unit, held_score: float) -> bool:
+    if unit.whole != held.whole:
+        return not unit.whole  # a sentence that passes cites tighter than the whole turn
+    return score > held_score

