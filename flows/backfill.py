@@ -67,21 +67,18 @@ def run_backfill(settings: Settings, items: list[WorkItem], *, show_progress: bo
       validate_parameters=False, persist_result=False)
 def backfill(since: str, until: str, rescreen_only: bool = False, retranscribe: bool = False,
              show_progress: bool = True, settings: Settings | None = None) -> NightSummary:
-    """``since``/``until``: ISO-8601 times (an offset is advised; without one UTC is meant)."""
+    """``since``/``until``: dates or ISO times, read as every command reads them (callqa.dates)."""
     settings = settings or load_settings()
-    items = backfill_items(settings, _parse(since, "since"), _parse(until, "until"),
-                           rescreen_only=rescreen_only, retranscribe=retranscribe)
+    start, end = backfill_period(settings, since, until)
+    items = backfill_items(settings, start, end, rescreen_only=rescreen_only, retranscribe=retranscribe)
     return run_backfill(settings, items, show_progress=show_progress)
 
 
-def _parse(value: str, name: str) -> datetime:
-    from datetime import UTC
+def backfill_period(settings: Settings, since: str, until: str) -> tuple[datetime, datetime]:
+    """[since, until) in UTC; without an offset a value is the site's local time (flows.timezone)."""
+    from callqa.dates import parse_when
 
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ConfigError(f"--{name} {value!r} is not an ISO date or time (2026-11-27 or 2026-11-27T08:00+08:00)") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_when(since, settings, "--since"), parse_when(until, settings, "--until")
 
 
 def run_backfill_now(settings: Settings, since: str, until: str, *, rescreen_only: bool = False,

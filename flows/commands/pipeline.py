@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from callqa.config import load_settings
+from callqa.dates import HELP as DATE_HELP
 
 
 def run(
@@ -54,8 +55,8 @@ def schedule(
 
 
 def backfill(
-    since: str = typer.Option(..., help="Start (inclusive): 2026-11-01 or 2026-11-01T00:00+08:00."),
-    until: str = typer.Option(..., help="End (exclusive), same format."),
+    since: str = typer.Option(..., help=f"Start (inclusive): {DATE_HELP}."),
+    until: str = typer.Option(..., help="End (exclusive), read the same way."),
     rescreen_only: bool = typer.Option(False, "--rescreen-only", help="Keep stored transcripts; screen them "
                                        "with the current rule packs (after a pack change)."),
     retranscribe: bool = typer.Option(False, "--retranscribe", help="Transcribe with the current model where "

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from callqa.config import Settings, load_settings
+from callqa.dates import HELP as DATE_HELP
+from callqa.dates import local_midnight, parse_when
 from callqa.errors import ConfigError
 from review.store.db import init_db, make_engine, session_scope
 
@@ -22,30 +23,10 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
-def _zone(settings: Settings) -> ZoneInfo:
-    try:
-        return ZoneInfo(settings.flows.timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"flows.timezone={settings.flows.timezone!r} is not an IANA zone "
-                          "(e.g. Asia/Shanghai)") from exc
-
-
-def parse_when(value: str, zone: ZoneInfo, option: str) -> datetime:
-    """A date or ISO date-time; without an offset it is read in the centre's time zone."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ConfigError(f"{option} {value!r} is not a date (2026-11-27) or ISO date-time "
-                          "(2026-11-27T08:00 or 2026-11-27T08:00+08:00)") from exc
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
-
-
 def period(settings: Settings, since: str | None, until: str | None) -> tuple[datetime, datetime]:
-    """The asked period; by default yesterday, midnight to midnight in the centre's time zone."""
-    zone = _zone(settings)
-    end = (parse_when(until, zone, "--until") if until else
-           datetime.combine(datetime.now(zone).date(), time(0), tzinfo=zone).astimezone(UTC))
-    start = parse_when(since, zone, "--since") if since else end - timedelta(days=1)
+    """The asked period (callqa.dates); by default yesterday, midnight to midnight in the site's time zone."""
+    end = parse_when(until, settings, "--until") if until else local_midnight(settings)
+    start = parse_when(since, settings, "--since") if since else end - timedelta(days=1)
     return start, end
 
 
@@ -60,9 +41,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report_command(
-        since: str = typer.Option(None, "--since", help="Start of the period (date or ISO date-time; local "
-                                                         "time of flows.timezone). Default: yesterday 00:00."),
-        until: str = typer.Option(None, "--until", help="End of the period, exclusive. Default: today 00:00."),
+        since: str = typer.Option(None, "--since", help=f"Start of the period: {DATE_HELP}. "
+                                  "Default: yesterday 00:00."),
+        until: str = typer.Option(None, "--until", help="End of the period, exclusive, read the same way. "
+                                  "Default: today 00:00 in the site's time zone."),
         fmt: ReportFormat = typer.Option(ReportFormat.json, "--format", help="What to print: html, csv "
                                          "(one row per call) or json (totals and estimates)."),
         out: Path = typer.Option(None, "--out", help="Write report.json, report.csv, summary.csv and "
@@ -103,9 +85,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("sample")
     def sample_command(
-        since: str = typer.Option(None, "--since", help="Start of the period to sample (date or ISO "
-                                                         "date-time). Default: yesterday 00:00."),
-        until: str = typer.Option(None, "--until", help="End of the period, exclusive. Default: today 00:00."),
+        since: str = typer.Option(None, "--since", help=f"Start of the period to sample: {DATE_HELP}. "
+                                  "Default: yesterday 00:00."),
+        until: str = typer.Option(None, "--until", help="End of the period, exclusive, read the same way. "
+                                  "Default: today 00:00 in the site's time zone."),
         seed: str = typer.Option(None, "--seed", help="Seed of the draw (recorded in the audit trail). "
                                                        "Default: a fresh random one."),
         verify: int = typer.Option(None, "--verify", help="Instead of drawing: recompute draw ID from its "
