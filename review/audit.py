@@ -136,6 +136,9 @@ def _write_pending(session: Session) -> None:
     pending: list[dict[str, Any]] | None = session.info.pop(_PENDING, None)
     if not pending:
         return
+    # the commit would flush the caller's other changes after this hook, under the chain lock, where a
+    # wait on a row lock would stall every appender: flush them first
+    session.flush()
     missing = {e["call_id"] for e in pending if e["call_id"] and not e["recording_sha256"]}
     if missing:  # looked up before taking the chain lock
         from review.store.models import Call
