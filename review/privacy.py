@@ -28,8 +28,10 @@ _CJK_DIGITS = {
 }
 _WORD_DIGITS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
                 "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_WORDS = "|".join(_WORD_DIGITS)
 _TOKEN = re.compile(
-    r"(?P<word>\b(?:" + "|".join(_WORD_DIGITS) + r")\b)"
+    r"(?P<rep>\b(?:double|triple)[ -](?:" + _WORDS + r")\b)"  # "double five" is 55
+    r"|(?P<word>\b(?:" + _WORDS + r")\b)"
     r"|(?P<char>[0-9０-９" + "".join(_CJK_DIGITS) + r"])"
     r"|(?P<x>[Xx×Ｘ])",
     re.IGNORECASE,
@@ -39,6 +41,9 @@ _SEPARATOR = re.compile(r"^[ \t\-–—,，.()]{0,3}$")
 _PHONE_CONTEXT = re.compile(r"(电话|手机|号码|座机|打给|联系|分机|phone|call|number|mobile)", re.IGNORECASE)
 _SSN_CONTEXT = re.compile(r"(social|security|ssn|ss#|taxpayer|itin)", re.IGNORECASE)
 _SSN_LAYOUT = re.compile(r"^\d{3}[ -]\d{2}[ -]\d{4}$")
+_SPOKEN_EMAIL = re.compile(
+    r"\b([a-z0-9]+(?:\s+(?:dot|underscore|dash)\s+[a-z0-9]+)*)\s+at\s+"
+    r"(?:[a-z0-9]+\s+dot\s+)+(?:com|net|org|edu|gov|io|co|uk|us|ca|cn|info|biz)\b", re.IGNORECASE)
 _EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+-]*)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -55,6 +60,9 @@ class PiiSpan:
 
 
 def _digit_of(token: str) -> str:
+    times, _, word = token.lower().replace("-", " ").partition(" ")
+    if word and times in ("double", "triple"):
+        return _WORD_DIGITS[word] * (2 if times == "double" else 3)
     if token in _CJK_DIGITS:
         return _CJK_DIGITS[token]
     if "０" <= token <= "９":
@@ -137,14 +145,14 @@ def find_pii(text: str) -> list[PiiSpan]:
         # an X belongs to a number only as an ID card's last character
         while chain and chain[-1].group("x") is not None and len(chain) != 18:
             chain.pop()
-        if len(chain) < 7:
-            continue
         digits = "".join("X" if m.group("x") else _digit_of(m.group(0)) for m in chain)
+        if len(digits) < 7:
+            continue
         start, end = chain[0].start(), chain[-1].end()
         kind = _classify(digits, text[max(0, start - 24):start], text[start:end])
         if kind is not None:
             spans.append(PiiSpan(kind, start, end, digits, tuple(m.span() for m in chain)))
-    for match in _EMAIL.finditer(text):
+    for match in (*_EMAIL.finditer(text), *_SPOKEN_EMAIL.finditer(text)):
         # the address's user part, one token per character after the first, so masking keeps the domain
         first = match.start(1) + 1
         spans.append(PiiSpan("email", match.start(), match.end(), match.group(0),

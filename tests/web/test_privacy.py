@@ -28,6 +28,9 @@ from review.privacy import find_pii, id_card_valid, luhn_valid, mask_document, m
     ("my SSN is 123-45-6789.", "ssn", "123456789"),
     ("social security number one two three four five six seven eight nine", "ssn", "123456789"),
     ("write to john.smith+bills@example.co.uk please", "email", "john.smith+bills@example.co.uk"),
+    ("it's five five five, double two three, four five six seven", "phone", "5552234567"),
+    ("triple five one two three four five six seven", "phone", "5551234567"),
+    ("email me at john dot smith at gmail dot com", "email", "john dot smith at gmail dot com"),
 ])
 def test_found(text: str, kind: str, digits: str) -> None:
     spans = find_pii(text)
@@ -42,6 +45,7 @@ def test_found(text: str, kind: str, digits: str) -> None:
     "you owe 1,234,567.89 dollars",  # an amount, not an SSN
     "order 123456789 shipped",  # nine digits, no SSN layout or words
     "on 2026.11.29 at 10.30",
+    "we talked at length about a double one bed",
     "",
 ])
 def test_left_alone(text: str) -> None:
