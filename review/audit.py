@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from review.evidence import ExportResult, PackVerifyResult
 
 GENESIS = "0" * 64
+_CHAIN_LOCK = 814570  # the PostgreSQL advisory lock that keeps the chain linear
 
 
 def canonical_json(value: Any) -> bytes:
@@ -94,7 +95,7 @@ def _append_many(session: Session, entries: list[dict[str, Any]]) -> list[AuditE
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         # one appender at a time, released at commit: the chain stays linear
-        session.execute(text("SELECT pg_advisory_xact_lock(814570)"))
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
     elif bind.dialect.name == "sqlite":
         # take SQLite's write lock now, not at the first insert, so the last entry we read stays last
         session.execute(text("UPDATE audit_events SET seq = seq WHERE 0"))
@@ -139,6 +140,9 @@ def _write_pending(session: Session) -> None:
     # the commit would flush the caller's other changes after this hook, under the chain lock, where a
     # wait on a row lock would stall every appender: flush them first
     session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        _append_server_side(session, pending)
+        return
     missing = {e["call_id"] for e in pending if e["call_id"] and not e["recording_sha256"]}
     if missing:  # looked up before taking the chain lock
         from review.store.models import Call
@@ -147,6 +151,35 @@ def _write_pending(session: Session) -> None:
         for e in pending:
             e["recording_sha256"] = e["recording_sha256"] or shas.get(e["call_id"])
     _append_many(session, pending)
+
+
+def _split_canonical(ts: datetime, kind: str, actor: str, call_id: str | None, recording_sha256: str | None,
+                     payload: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The canonical content of an entry without its seq: the bytes before and after the seq digits.
+
+    Keys sort as actor, call_id, kind, payload, recording_sha256, seq, ts, so the seq sits between
+    everything else and the time; ``prefix + str(seq) + suffix == _canonical(seq, ...)``."""
+    rest = canonical_json({"kind": kind, "actor": actor, "call_id": call_id, "recording_sha256": recording_sha256,
+                           "payload": payload})
+    stamp = canonical_json(_utc(ts).isoformat(timespec="microseconds"))
+    return rest[:-1] + b',"seq":', b',"ts":' + stamp + b"}"
+
+
+def _append_server_side(session: Session, pending: list[dict[str, Any]]) -> None:
+    """PostgreSQL: lock, read the head, number, hash and insert in one call (migration 0006), so the
+    chain's single head is held for one round trip and the commit rather than four."""
+    now = datetime.now(UTC)
+    payloads = [json_safe(e["payload"] or {}) for e in pending]
+    parts = [_split_canonical(now, e["kind"], e["actor"], e["call_id"], e["recording_sha256"], p)
+             for e, p in zip(pending, payloads, strict=True)]
+    session.execute(text(
+        "SELECT callqa_audit_append(CAST(:ts AS timestamptz[]), CAST(:kind AS text[]), CAST(:actor AS text[]), "
+        "CAST(:call_id AS text[]), CAST(:sha AS text[]), CAST(:payload AS text[]), CAST(:prefix AS bytea[]), "
+        "CAST(:suffix AS bytea[]), :lock)"), {
+        "ts": [now] * len(pending), "kind": [e["kind"] for e in pending], "actor": [e["actor"] for e in pending],
+        "call_id": [e["call_id"] for e in pending], "sha": [e["recording_sha256"] for e in pending],
+        "payload": [json.dumps(p, ensure_ascii=False) for p in payloads],
+        "prefix": [a for a, _ in parts], "suffix": [b for _, b in parts], "lock": _CHAIN_LOCK})
 
 
 @sa_event.listens_for(Session, "after_transaction_end")

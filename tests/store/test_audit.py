@@ -178,3 +178,25 @@ def test_export_of_unknown_call_and_bad_pack_are_named(db: Session, tmp_path: Pa
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip")
     assert "cannot read" in audit.verify_pack(junk).problems[0]
+
+
+def test_entries_appended_at_commit_hash_like_direct_ones(db: Session) -> None:
+    """On PostgreSQL entries queued with append_on_commit are chained by one server-side call
+    (migration 0006); the chain they make must verify exactly like the Python-built one."""
+    audit.append(db, "rule_pack_change", actor="admin", payload={"pack": "cn"})
+    db.commit()
+    audit.append_on_commit(db, "pii_unmask", actor="carol", call_id="c-1", recording_sha256="ab" * 32,
+                           payload={"reason": "争议 dispute", "minutes": 15, "ratio": 2.5, "none": None,
+                                    "nested": {"b": [1, "x"], "a": True}})
+    audit.append_on_commit(db, "export", actor="carol", payload={})
+    db.commit()
+    audit.append(db, "rule_pack_change", actor="admin", payload={"pack": "us"})
+    db.commit()
+    result = audit.verify(db)
+    assert result.ok, result.reason
+    rows = db.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
+    assert [(r.seq, r.kind) for r in rows] == [(1, "rule_pack_change"), (2, "pii_unmask"), (3, "export"),
+                                              (4, "rule_pack_change")]
+    assert rows[1].payload["reason"] == "争议 dispute" and rows[2].prev_hash == rows[1].entry_hash
+    for row in rows:
+        assert audit.content_hash_of(row) == row.content_hash
