@@ -14,12 +14,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from review.store.models import User, WebSession
 
 TOUCH_EVERY = timedelta(seconds=30)  # last_seen_at is written at most this often per session
+KEEP_ENDED = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ def start(session: Session, user: User, timeouts: Timeouts, *, client: str = "",
           now: datetime | None = None) -> str:
     """A new session for the user; the token for the cookie (never stored)."""
     now = now or datetime.now(UTC)
+    # sessions long over are of no further use: each sign-in sweeps those past their limit by a month
+    session.execute(delete(WebSession).where(WebSession.expires_at < now - KEEP_ENDED))
     token = secrets.token_urlsafe(32)
     session.add(WebSession(id=digest(token), user_id=user.id, created_at=now, last_seen_at=now,
                            expires_at=now + timeouts.absolute, client=client[:64], user_agent=user_agent[:255],

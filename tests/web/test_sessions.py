@@ -166,3 +166,17 @@ def test_cookie_is_secure_when_served_beyond_loopback(web_env: WebEnv) -> None:
     assert "secure" in page.headers["set-cookie"].lower()
     assert _try(client, "alice", PASSWORD) == 303
     assert client.get("/api/me").status_code == 200
+
+
+def test_sessions_long_over_are_swept_at_sign_in(make_client: Callable[..., TestClient], web_env: WebEnv) -> None:
+    from review import sessions
+
+    long_ago = datetime.now(UTC) - timedelta(days=45)
+    with session_scope(web_env.factory) as session:
+        user = accounts.get_user(session, "bob")
+        old = sessions.start(session, user, sessions.Timeouts(timedelta(minutes=30), timedelta(hours=12)),
+                             now=long_ago)
+    sign_in(make_client(), "alice")
+    with session_scope(web_env.factory) as session:
+        assert session.get(WebSession, sessions.digest(old)) is None
+        assert session.execute(select(WebSession)).scalars().one().ended_at is None
