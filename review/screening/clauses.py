@@ -75,3 +75,8 @@ def sentences(raw: str) -> list[Span]:
             last_end = c_end
         out.append(_strip(raw, Span(piece_start, last_end)))
     return [s for s in out if s.end > s.start]
+
+
+def clauses(raw: str) -> list[Span]:
+    """The clauses of a text (between commas, full stops and clause-starting conjunctions)."""
+    return _split(raw, _CLAUSE_BREAK)

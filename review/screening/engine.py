@@ -59,7 +59,7 @@ class Screener:
                     c.first = {add(x, rule.homophones) for x in p["first"].phrases}
                     c.then = {add(x, rule.homophones) for x in p["then"].phrases}
                 elif rule.type == "required":
-                    c.groups = [{add(x, rule.homophones) for x in part.phrases} for part in p["groups"]]
+                    c.groups = [{add(x, rule.homophones, 2) for x in part.phrases} for part in p["groups"]]
                     if "unless" in p:
                         c.gate = {add(x, rule.homophones) for x in p["unless"].phrases}
                 elif rule.type == "semantic" and "after" in p:

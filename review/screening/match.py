@@ -4,9 +4,10 @@ Every phrase of every rule of every pack goes into one automaton: English
 phrases in their normalised form, Chinese phrases in their homophone form (one
 code per toneless syllable). A call is normalised once and the automaton walks
 it once. A hit on a Chinese phrase is exact when the written characters are the
-phrase's; otherwise it is a homophone hit, which counts only for phrases of two
-or more characters when at least half of the characters are the phrase's own,
-so 做牢 matches 坐牢 but a chance run of same-sounding characters does not.
+phrase's; otherwise it is a homophone hit, which counts only for phrases of three
+or more characters (two for required statements) when at least half of the
+characters are the phrase's own, so 做牢的 matches 坐牢的 but a chance run of
+same-sounding characters, or 出生 for 畜生, does not.
 """
 
 from __future__ import annotations
@@ -128,11 +129,17 @@ class PhraseMatcher:
         self._keys: dict[str, list[tuple[int, bool]]] = {}  # key -> (phrase id, homophones allowed)
         self._automaton: ahocorasick.Automaton | None = None
 
-    def add(self, phrase: str, homophones: bool = True) -> int:
+    def add(self, phrase: str, homophones: bool = True, min_homophone_chars: int = 3) -> int:
+        """Register a phrase; Chinese phrases of ``min_homophone_chars`` or more also match homophones.
+
+        Three by default: a two-character phrase that keeps one of its characters is too often an
+        ordinary word (出生 for 畜生, 月底能 for 低能); required statements pass 2, where a homophone
+        (路音 for 录音) only keeps a notice that was given from looking missing.
+        """
         form, cjk = _phrase_form(phrase)
         if not form.strip():
             raise ValueError(f"phrase {phrase!r} is empty once punctuation is removed")
-        allowed = homophones and cjk and len(HAN.findall(form)) >= 2
+        allowed = homophones and cjk and len(HAN.findall(form)) >= min_homophone_chars
         if (form, allowed) in self._ids:
             return self._ids[(form, allowed)]
         pid = len(self.forms)

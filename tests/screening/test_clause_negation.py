@@ -16,7 +16,7 @@ Make = Callable[..., dict[str, Any]]
 
 
 def _keyword_ids(screener: Screener, transcript: dict[str, Any]) -> set[str]:
-    return {f.rule_id for r in screener.screen(transcript) for f in r.findings if f.score is None}
+    return {f.rule_id for r in screener.screen(transcript) for f in r.findings if ".semantic." not in f.rule_id}
 
 
 @pytest.mark.parametrize(("text", "rule"), [
@@ -58,3 +58,20 @@ def test_clause_and_sentence_spans() -> None:
     assert [long[a:b] for a, b in sentences(long)] == ["你每天几点送孩子上学我们都清楚", "路上车多，小心点", "你看着办"]
     english = "Pay $3.50 now. Or else."
     assert [english[a:b] for a, b in sentences(english)] == ["Pay $3.50 now", "Or else"]
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("你他妈连狗都不如", "obscenity"), ("有你好看的", "threat_violence"), ("小心你的小命", "threat_violence"),
+    ("你个垃圾", "insult_abuse"), ("脑残，说多少遍了", "insult_abuse"), ("你个畜生", "insult_abuse"),
+    ("烂人一个", "insult_abuse"), ("日你先人板板，还不还", "obscenity"), ("你个扑街", "insult_abuse"),
+])
+def test_slang_and_dialect_in_the_lists(cn: Screener, transcript: Make, text: str, category: str) -> None:
+    found = {f.category for r in cn.screen(transcript([("agent", text)])) for f in r.findings if ".semantic." not in f.rule_id}
+    assert category in found, text
+
+
+@pytest.mark.parametrize("text", ["你妈妈的身体还好吧", "您路上小心点，我们下午再联系", "方便说一下您的出生年月吗",
+                                  "月底能全还吧", "我是工号JR-205的专员"])
+def test_lists_leave_ordinary_words_alone(cn: Screener, transcript: Make, text: str) -> None:
+    found = {f.category for r in cn.screen(transcript([("agent", text)])) for f in r.findings if ".semantic." not in f.rule_id}
+    assert not found & {"obscenity", "insult_abuse", "threat_violence"}, found

@@ -62,14 +62,14 @@ def test_screen_with_a_named_pack_and_table_output(home: Path, transcript: Make)
                                           language="en")), encoding="utf-8")
     result = CliRunner().invoke(app, ["screen", str(path), "--pack", "us-regf"])
     assert result.exit_code == 0, result.output
-    assert "customer_complaint_or_regulator" in result.stdout and "us-regf@2026.2" in result.stdout
+    assert "customer_complaint_or_regulator" in result.stdout and "us-regf@2026.3" in result.stdout
 
 
 def test_rules_test_list_and_show(home: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["rules", "test"])
     assert result.exit_code == 0, result.output
-    assert "cn-collection@2026.2" in result.stdout and "us-regf@2026.2" in result.stdout
+    assert "cn-collection@2026.3+corpus." in result.stdout and "us-regf@2026.3+corpus." in result.stdout
     listed = runner.invoke(app, ["rules", "list", "--pack", "cn-collection"])
     assert "cn.disclosure.third_party" in listed.stdout
     shown = runner.invoke(app, ["rules", "show", "us.frequency.seven_in_seven"])
@@ -107,8 +107,8 @@ def _ingest(session: Session, doc: dict[str, Any], screener: Screener) -> None:
 
 def _candidate(tmp_path: Path) -> Path:
     text = (SHIPPED_DIR / "cn-collection.yaml").read_text(encoding="utf-8")
-    assert "phrases: [坐牢, 判刑," in text and "phrases: [老赖, 废物," in text
-    text = text.replace('version: "2026.2"', 'version: "2026.3"').replace("phrases: [坐牢, 判刑,", "phrases: [判刑,")
+    assert "phrases: [坐牢, 做牢, 作牢, 判刑," in text and "phrases: [老赖, 废物," in text
+    text = text.replace('version: "2026.3"', 'version: "2026.4"').replace("phrases: [坐牢, 做牢, 作牢, 判刑,", "phrases: [判刑,")
     text = text.replace("phrases: [老赖, 废物,", "phrases: [再见, 老赖, 废物,")
     path = tmp_path / "cn-candidate.yaml"
     path.write_text(text, encoding="utf-8")
@@ -124,11 +124,14 @@ def test_backtest_shows_calls_gaining_and_losing(session_factory: sessionmaker[S
         _ingest(session, transcript([opening, ("agent", "请按时还款")], call_id="same"), cn)
         session.commit()
         report = backtest(session, load_pack(str(_candidate(tmp_path))))
-    assert (report.pack, report.version, report.calls) == ("cn-collection", "2026.3", 3)
+    assert (report.pack, report.version.split("+")[0], report.calls) == ("cn-collection", "2026.4", 3)
     changes = {c.call_id: c for c in report.changes}
     assert set(changes) == {"threat", "polite"}
-    assert changes["threat"].lost == [("cn.legal.false_consequence", 1)] and changes["threat"].gained == []
-    assert changes["polite"].gained == [("cn.abuse.insult", 1)] and changes["polite"].baseline_version == "2026.2"
+    # the keyword rule loses its phrase; the semantic stage may still hear the threat under its own rule id
+    assert ("cn.legal.false_consequence", 1) in changes["threat"].lost
+    assert all(rule.startswith("cn.semantic.") for rule, _ in changes["threat"].gained)
+    assert changes["polite"].gained == [("cn.abuse.insult", 1)]
+    assert changes["polite"].baseline_version.startswith("2026.3+corpus.")
 
 
 def test_backtest_command(home: Path, transcript: Make, cn: Screener, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,7 @@ RuleIds = Callable[[Screener, dict[str, Any]], set[str]]
 def test_result_shape_pack_version_and_urgency(cn: Screener, transcript: Make) -> None:
     results = cn.screen(transcript([("agent", "您好，我是某某银行工号1234，本次通话将被录音"),
                                     ("customer", "我真的不想活了")]))
-    assert [(r.pack, r.pack_version) for r in results] == [("cn-collection", "2026.2")]
+    assert [r.pack for r in results] == ["cn-collection"] and results[0].pack_version.startswith("2026.3+corpus.")
     (finding,) = results[0].findings
     assert (finding.category, finding.urgent, finding.segment_index) == ("customer_vulnerability", True, 1)
     assert (finding.start, finding.end, finding.evidence) == (5.0, 9.5, "不想活了")

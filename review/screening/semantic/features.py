@@ -20,6 +20,7 @@ from review.screening.normalize import HAN, normalize, to_homophones
 
 BITS = 17
 SIZE = 1 << BITS
+_INDEX: dict[str, int] = {}
 
 
 def _grams(text: str, low: int, high: int) -> list[str]:
@@ -32,7 +33,12 @@ def _family(counts: Counter[str], tag: str, out: dict[int, float]) -> None:
     weights = {g: 1.0 + math.log(c) for g, c in counts.items()}
     norm = math.sqrt(sum(w * w for w in weights.values()))
     for gram, weight in weights.items():
-        index = zlib.crc32(f"{tag}\x00{gram}".encode()) & (SIZE - 1)
+        key = f"{tag}\x00{gram}"
+        index = _INDEX.get(key)
+        if index is None:
+            index = zlib.crc32(key.encode()) & (SIZE - 1)
+            if len(_INDEX) < 500_000:  # n-grams repeat across calls; a bounded memo of their buckets
+                _INDEX[key] = index
         out[index] = out.get(index, 0.0) + weight / norm
 
 

@@ -46,6 +46,7 @@ class Heads:
     exemplar_emb: np.ndarray  # (N, DIM) float16
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    _exemplars32: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def corpus_sha256(self) -> str:
@@ -74,7 +75,9 @@ class Heads:
         return 1.0 / (1.0 + np.exp(-logits))
 
     def nearest(self, emb: np.ndarray, k: int = 2) -> list[Exemplar]:
-        sims = self.exemplar_emb.astype(np.float32) @ emb
+        if self._exemplars32 is None:  # stored as float16 to keep the file small; widened once
+            self._exemplars32 = self.exemplar_emb.astype(np.float32)
+        sims = self._exemplars32 @ emb
         order = np.argsort(-sims)[:k]
         return [Exemplar(self.exemplar_text[i], self.exemplar_category[i], round(float(sims[i]), 3))
                 for i in order.tolist()]
@@ -82,7 +85,7 @@ class Heads:
     def save(self, path: Path) -> None:
         """Write the heads; the same heads give the same bytes (no timestamps in the archive)."""
         arrays = {
-            "categories": np.array(self.categories), "ngram_coef": self.ngram_coef.astype(np.float32),
+            "categories": np.array(self.categories), "ngram_coef": self.ngram_coef.astype(np.float16),
             "emb_coef": self.emb_coef.astype(np.float32), "bias": self.bias.astype(np.float32),
             "thresholds": self.thresholds.astype(np.float32), "exemplar_emb": self.exemplar_emb.astype(np.float16),
             "exemplar_text": np.array(json.dumps(self.exemplar_text, ensure_ascii=False)),
@@ -106,7 +109,8 @@ def _read(path: Path) -> Heads:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             heads = Heads(
-                categories=[str(c) for c in z["categories"]], ngram_coef=z["ngram_coef"], emb_coef=z["emb_coef"],
+                categories=[str(c) for c in z["categories"]], ngram_coef=z["ngram_coef"].astype(np.float32),
+                emb_coef=z["emb_coef"],
                 bias=z["bias"], thresholds=z["thresholds"], exemplar_text=json.loads(str(z["exemplar_text"])),
                 exemplar_category=json.loads(str(z["exemplar_category"])), exemplar_emb=z["exemplar_emb"],
                 meta=meta, path=path)

@@ -15,14 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from review.screening.clauses import Span, sentences
+from review.screening.clauses import Span, clauses, sentences
 from review.screening.normalize import HAN
 from review.screening.semantic import encoder
+from review.screening.semantic.denial import without_denials
 from review.screening.semantic.features import ngram_features
 from review.screening.semantic.heads import Exemplar, Heads
 
 _WHOLE_TURN_MAX = 120
 _CONTEXT_MAX = 80
+_MAYBE = 0.4  # a sentence scoring this for a category has its clauses scored too
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,14 @@ def score_call(heads: Heads, raws: list[str], roles: list[str],
     emb = np.stack([vectors[t] for t in texts])
     ctx = np.stack([vectors[c] if c else zero for c in contexts])
     probs = heads.scores([ngram_features(t, c) for t, c in zip(texts, contexts, strict=True)], emb, ctx)
+    columns = [heads.index(category) for category in wanted]
+    floor = min(threshold for _, threshold in wanted.values())
+    units, texts, contexts, emb, ctx, probs = _with_clauses(heads, units, texts, contexts, emb, ctx, probs, columns,
+                                                            roles)
+    # only the agent's denials: a debtor's "I don't see the point of going on" is no denial
+    _rescore_denials(heads, units, texts, contexts, emb, ctx, probs,
+                     [i for i in range(len(units)) if roles[units[i].segment] != "customer"
+                      and probs[i, columns].max() >= floor])
     hits = []
     for category, (role, threshold) in wanted.items():
         column = probs[:, heads.index(category)]
@@ -98,6 +108,63 @@ def score_call(heads: Heads, raws: list[str], roles: list[str],
             hits.append(SemanticHit(category, segment, units[i].span, round(float(column[i]), 3),
                                     tuple(heads.nearest(emb[i]))))
     return hits
+
+
+def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: list[str], emb: np.ndarray,
+                  ctx: np.ndarray, probs: np.ndarray, columns: list[int], roles: list[str]) -> tuple[
+                      list[_Unit], list[str], list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The clauses of sentences that scored 'maybe' (one clause a violation, the next not, can
+    average below the threshold: 我们是监管部门授权的执行单位，能直接冻结你的微信支付宝), added as units."""
+    extra: list[tuple[_Unit, str, str, np.ndarray]] = []
+    parents: list[int] = []
+    for i, unit in enumerate(units):
+        if unit.whole or roles[unit.segment] == "customer" or probs[i, columns].max() < _MAYBE:
+            continue  # a debtor's turns are short: their sentences say it whole
+        parts = clauses(texts[i])
+        if len(parts) < 2:
+            continue
+        for part in parts:
+            text = texts[i][part.start:part.end]
+            if _long_enough(text):
+                span = Span(unit.span.start + part.start, unit.span.start + part.end)
+                extra.append((_Unit(unit.segment, span, False), text, contexts[i], ctx[i]))
+                parents.append(i)
+    if not extra:
+        return units, texts, contexts, emb, ctx, probs
+    new_emb = encoder.encode([text for _, text, _, _ in extra])
+    new_ctx = np.stack([c for _, _, _, c in extra])
+    new_probs = heads.scores([ngram_features(text, context) for _, text, context, _ in extra], new_emb, new_ctx)
+    # a clause speaks only for the categories its sentence already leaned to: 您路上注意安全 alone
+    # reads like a veiled threat, inside 您路上注意安全，我们下午再联系 it does not
+    new_probs[probs[parents] < _MAYBE] = 0.0
+    return (units + [u for u, _, _, _ in extra], texts + [t for _, t, _, _ in extra],
+            contexts + [c for _, _, c, _ in extra], np.concatenate([emb, new_emb]), np.concatenate([ctx, new_ctx]),
+            np.concatenate([probs, new_probs]))
+
+
+def _rescore_denials(heads: Heads, units: list[_Unit], texts: list[str], contexts: list[str], emb: np.ndarray,
+                     ctx: np.ndarray, probs: np.ndarray, passing: list[int]) -> None:
+    """Score the passing units again without their denial clauses (in place); a unit that is
+    all denial scores zero. See ``denial``: 我们不会联系您的家人 is not a threat to."""
+    again: list[tuple[int, str, Span]] = []
+    for i in passing:
+        kept = without_denials(texts[i])
+        if kept is None:
+            continue
+        if not kept or not _long_enough(" ".join(texts[i][k.start:k.end] for k in kept)):
+            probs[i] = 0.0
+            continue
+        base = units[i].span.start
+        again.append((i, " ".join(texts[i][k.start:k.end] for k in kept),
+                      Span(base + kept[0].start, base + kept[-1].end)))
+    if not again:
+        return
+    new_emb = encoder.encode([text for _, text, _ in again])
+    rows = [i for i, _, _ in again]
+    probs[rows] = heads.scores([ngram_features(text, contexts[i]) for i, text, _ in again], new_emb, ctx[rows])
+    for (i, text, span), vector in zip(again, new_emb, strict=True):
+        units[i] = _Unit(units[i].segment, span, units[i].whole)
+        texts[i], emb[i] = text, vector
 
 
 def _better(unit: _Unit, score: float, held: _Unit, held_score: float) -> bool:

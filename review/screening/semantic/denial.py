@@ -1,0 +1,51 @@
+"""Denials: the clauses in which the speaker says what they will NOT do.
+
+A sentence embedding of 我们不会联系您的家人 sits next to 我们会联系您的家人: the words are
+the same. So a sentence that scored as a violation and holds a denial clause is scored
+again without it; what is left must pass on its own (不是我说你，你就是个老赖 still does,
+我们是受托的催收公司，不是司法机关 does not). A denial clause starts, after an optional
+subject (we, I, nobody, 我们, 没有人...), with a denial (won't, never, 不会, 不建议, 不是...).
+The debtor's condition (你再不还, if you don't pay) is not a denial: its subject is you.
+"""
+
+from __future__ import annotations
+
+import re
+
+from review.screening.clauses import Span, clauses
+
+_ZH = re.compile(
+    r"^(?:[您你]?(?:放心|别担心|不用担心|请放心)[吧啊]?)?"
+    r"(?:我们|我|咱们|咱|公司|这边|我这边|我们这边|银行|平台|机构|没有人|没人|谁也|谁都|任何人|这个|这|那)?"
+    r"(?:绝对|肯定|也|都|是|并|从来|一定|根本|当然|确实|真的|压根)*"
+    r"(?:不会|不建议|不存在|不可能|不需要|无需|从不|从没|从来没|没有|没|并不|并没有|不要求|不允许|不得|不是|不用|绝不|不能够|不能)"
+)
+_EN = re.compile(
+    r"^(?:(?:and|but|so|look|listen|honestly|no|well|again|sir|maam|of course|dont worry|relax)\s+)*"
+    r"(?:we|i|nobody|no one|noone|our company|the company|this office|that|this|it|there|theres|thats|nobodys|"
+    r"were|im|ive|weve|youre not going|you are not going|you will not|you wont)\b"
+    r"(?:\s+(?:are|am|is|will|would|do|does|did|have|has|can|could|should|re|d|ll|s|really|ever|absolutely|"
+    r"definitely|certainly))*"
+    r"\s*(?:not|never|no|wont|dont|doesnt|didnt|cant|cannot|isnt|arent|wouldnt|shouldnt|going to|gonna)\b"
+)
+_EN_NOBODY = re.compile(r"^(?:(?:and|but|so|look|listen|honestly|no|well|again|relax)\s+)*(?:nobody|no one|noone|nobodys)\b")
+_EN_NEGATED_VERB = re.compile(r"\b(?:not|never|wont|dont|cant|cannot|isnt|arent|wouldnt|nobody|no one)\b")
+
+
+def is_denial(clause: str) -> bool:
+    from review.screening.normalize import HAN, normalize
+
+    if HAN.search(clause):
+        return bool(_ZH.match(normalize(clause, True)))
+    text = normalize(clause, False).strip()
+    if _EN_NOBODY.match(text):
+        return True
+    match = _EN.match(text)
+    return match is not None and bool(_EN_NEGATED_VERB.search(text[:match.end() + 1]))
+
+
+def without_denials(text: str) -> list[Span] | None:
+    """The clauses of ``text`` that are not denials, or None when it holds no denial at all."""
+    parts = clauses(text)
+    kept = [p for p in parts if not is_denial(text[p.start:p.end])]
+    return None if len(kept) == len(parts) else kept
