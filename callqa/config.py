@@ -22,7 +22,7 @@ from callqa.errors import ConfigError
 class TranscriberSettings:
     backend: str = "faster-whisper"  # or "openai-whisper"
     model: str = "base"
-    compute_type: str = "int8"
+    compute_type: str = "auto"  # int8 where the CPU has AVX-512 VNNI, float32 elsewhere; or int8, float32
     beam_size: int = 5
     patience: float = 2.0  # beam search ends once beam_size * patience hypotheses have finished
     threads: int = 0  # CPU threads per decode; 0: the backend's choice (faster-whisper: 1, openai-whisper: all)

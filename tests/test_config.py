@@ -13,7 +13,7 @@ def test_defaults_put_everything_under_var() -> None:
     assert settings.home == Path("var")
     assert settings.db_url.endswith("var/callqa.db")
     assert settings.transcriber.backend == "faster-whisper"
-    assert settings.transcriber.compute_type == "int8"
+    assert settings.transcriber.compute_type == "auto"
 
 
 def test_toml_then_environment_override(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from callqa.errors import CallQAError, TranscriptionError
 from transcriber import audio as audio_io
 from transcriber.acoustic import AcousticCollector
 from transcriber.backends import Backend, DecodeOptions, RawSegment, create_backend
+from transcriber.backends.faster import choose_compute_type
 from transcriber.dialects import DialectRegistry, Route, route
 from transcriber.models import model_available, resolve_model
 from transcriber.normalize import clean_text, is_chinese, is_hallucination, low_confidence, to_simplified
@@ -133,7 +134,8 @@ class Transcriber:
     def model_key(self, dialect: str | None = None) -> str:
         """``backend:model:compute_type`` of what transcribes calls of ``dialect`` (None: the default)."""
         # openai-whisper computes in float32 on CPU whatever transcriber.compute_type says
-        compute = "float32" if self.settings.backend == "openai-whisper" else self.settings.compute_type
+        s = self.settings
+        compute = "float32" if s.backend == "openai-whisper" else choose_compute_type(s.compute_type, s.cpu_isa)
         return f"{self.settings.backend}:{self.model_for(dialect)}:{compute}"
 
     # -- one call ---------------------------------------------------------------------------

@@ -109,9 +109,12 @@ def test_registry_routes_english_to_tiny_en_and_mandarin_to_base(
     registry = tmp_path / "dialects.toml"
     text = DEFAULT_REGISTRY.read_text(encoding="utf-8")
     registry.write_text(text.replace('[dialects.english]\nmodel = "default"', '[dialects.english]\nmodel = "tiny.en"'))
+    from transcriber.backends.faster import choose_compute_type
+
     tr = Transcriber(TranscriberSettings(dialects_file=str(registry)), model_cache)
-    assert tr.model_key("english") == "faster-whisper:tiny.en:int8"
-    assert tr.model_key("mandarin") == tr.model_key() == "faster-whisper:base:int8"
+    compute = choose_compute_type("auto")  # the key names what runs: int8 or float32, never "auto"
+    assert tr.model_key("english") == f"faster-whisper:tiny.en:{compute}"
+    assert tr.model_key("mandarin") == tr.model_key() == f"faster-whisper:base:{compute}"
 
     en = tr.transcribe(shared_audio / "en_jfk.wav", "E-1", {})
     assert (en.model, en.dialect, en.language) == ("tiny.en", "english", "en")
