@@ -123,6 +123,8 @@ class Finding(Base):
     end: Mapped[float | None] = mapped_column(Float)
     evidence: Mapped[str] = mapped_column(Text, default="")
     citation: Mapped[str] = mapped_column(Text, default="")
+    # {"score", "exemplars": [{"text", "category", "similarity"}], "model"} when the semantic stage scored it
+    semantic: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
 
     call: Mapped[Call] = relationship(back_populates="findings")
 

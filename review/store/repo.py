@@ -172,10 +172,20 @@ def findings_digest(findings: Sequence[Finding]) -> str:
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
-    return {"id": f.id, "screening_id": f.screening_id, "call_id": f.call_id, "rule_id": f.rule_id,
-            "category": f.category, "severity": f.severity, "urgent": f.urgent,
-            "segment_index": f.segment_index, "start": f.start, "end": f.end, "evidence": f.evidence,
-            "citation": f.citation}
+    out = {"id": f.id, "screening_id": f.screening_id, "call_id": f.call_id, "rule_id": f.rule_id,
+           "category": f.category, "severity": f.severity, "urgent": f.urgent,
+           "segment_index": f.segment_index, "start": f.start, "end": f.end, "evidence": f.evidence,
+           "citation": f.citation}
+    if f.semantic is not None:  # only when present, so digests of earlier findings stay as chained
+        out["semantic"] = f.semantic
+    return out
+
+
+def _semantic(f: FindingLike) -> dict[str, Any] | None:
+    score = getattr(f, "score", None)
+    if score is None:
+        return None
+    return {"score": score, "exemplars": list(getattr(f, "exemplars", []) or []), "model": getattr(f, "model", None)}
 
 
 def save_screening(session: Session, call_id: str, transcript_id: int,
@@ -198,7 +208,7 @@ def save_screening(session: Session, call_id: str, transcript_id: int,
     rows = [
         Finding(screening_id=screening.id, call_id=call_id, rule_id=f.rule_id, category=f.category,
                 severity=f.severity, urgent=bool(f.urgent), segment_index=f.segment_index, start=f.start,
-                end=f.end, evidence=f.evidence or "", citation=f.citation or "")
+                end=f.end, evidence=f.evidence or "", citation=f.citation or "", semantic=_semantic(f))
         for f in result.findings
     ]
     session.add_all(rows)

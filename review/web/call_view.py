@@ -68,6 +68,7 @@ class FindingView:
     citation: str
     verdicts: list[VerdictView] = field(default_factory=list)
     reviewable: bool = False  # the signed-in reviewer decides it now
+    semantic: dict[str, Any] | None = None  # score, nearest exemplars, model: why the semantic stage flagged it
 
 
 @dataclass
@@ -217,7 +218,7 @@ def build_call_view(session: Session, user: User, call: Call, item: ReviewItem |
             id=f.id, rule_id=f.rule_id, category=f.category, severity=f.severity, urgent=f.urgent,
             start=f.start, end=f.end, segment_index=f.segment_index,
             evidence=mask_text(f.evidence) if masked else f.evidence, citation=f.citation,
-            verdicts=[v for v in verdicts if v.finding_id == f.id],
+            semantic=f.semantic, verdicts=[v for v in verdicts if v.finding_id == f.id],
             reviewable=can_review and item is not None and item.kind == "flagged"
             and (stage == "first" or blind or f.id in critical_confirmed)))
     appeal, appeal_by = None, None

@@ -150,3 +150,21 @@ def test_backtest_command(home: Path, transcript: Make, cn: Screener, monkeypatc
     (row,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert row["call_id"] == "threat" and row["lost"] == [["cn.legal.false_consequence", 0]]
     assert "1 calls replayed" in result.stderr and "1 lose findings" in result.stderr
+
+
+def test_semantic_details_are_stored_with_the_finding(session_factory: sessionmaker[Session], transcript: Make,
+                                                      cn: Screener) -> None:
+    from sqlalchemy import select
+
+    from review.store.models import Finding
+
+    opening = ("agent", "您好，我是某某银行工号1234，本次通话将被录音")
+    implied = ("agent", "你每天几点送孩子上学我们都清楚，路上车多，小心点")
+    with session_factory() as session:
+        _ingest(session, transcript([opening, implied], call_id="implied"), cn)
+        session.commit()
+        rows = session.scalars(select(Finding).where(Finding.call_id == "implied")).all()
+    scored = [r for r in rows if r.semantic is not None]
+    assert scored and scored[0].category == "threat_violence"
+    assert 0 < scored[0].semantic["score"] <= 1 and len(scored[0].semantic["exemplars"]) == 2
+    assert "corpus." in scored[0].semantic["model"]

@@ -51,7 +51,10 @@ def _context(raws: list[str], roles: list[str], segment: int) -> str:
     """The last turn of the other speaker before this one (its tail), or ''."""
     for prev in range(segment - 1, max(-1, segment - 4), -1):
         if roles[prev] != roles[segment] or roles[segment] == "unknown":
-            return raws[prev].strip()[-_CONTEXT_MAX:]
+            # its last sentence: what was just said, and usually a unit already embedded
+            parts = sentences(raws[prev])
+            last = raws[prev][parts[-1].start:parts[-1].end] if parts else raws[prev].strip()
+            return last[-_CONTEXT_MAX:]
     return ""
 
 
