@@ -64,6 +64,13 @@ def pack_variant(pack: RulePack, system: str) -> RulePack:
     return dataclasses.replace(pack, rules=rules)
 
 
+def with_heads(pack: RulePack, heads: Path) -> RulePack:
+    """The pack with its semantic rules reading another heads file."""
+    rules = [dataclasses.replace(r, params={**r.params, "heads_path": heads}) if r.type == "semantic" else r
+             for r in pack.rules]
+    return dataclasses.replace(pack, rules=rules)
+
+
 def noisy_copy(calls: list[dict[str, Any]], noise: AsrNoise) -> list[dict[str, Any]]:
     out = []
     for call in calls:
@@ -125,6 +132,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "screen_quality.json")
     parser.add_argument("--pack-zh", default="cn-collection")
     parser.add_argument("--pack-en", default="us-regf")
+    parser.add_argument("--heads", type=Path, action="append", default=[],
+                        help="Also measure these heads files (e.g. trained on n-grams or embeddings alone): "
+                             "combined system, clean set; results under 'ablation'.")
     args = parser.parse_args()
     calls = load_devset(args.devset)
     if not calls:
@@ -154,6 +164,15 @@ def main() -> None:
         "packs": {lang: f"{p.name}@{p.version}" for lang, p in packs.items()},
         "machine": {"platform": platform.platform(), "cpu_flags": sorted(f for f in cpu_flags() if f.startswith(("avx", "fma", "sse4", "amx")))},
     }
+    ablation: dict[str, Any] = {}
+    for heads in args.heads:
+        variant = {lang: with_heads(p, heads) for lang, p in packs.items()}
+        screeners = {lang: Screener([p]) for lang, p in variant.items()}
+        measured = evaluate(calls, screeners)[0]
+        ablation[heads.name] = measured
+        print(f"ablation {heads.name}: compliant flagged {measured['compliant_flagged_share']}", flush=True)
+    if ablation:
+        result["ablation"] = ablation
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     for system, data in systems.items():

@@ -67,7 +67,7 @@ def _augment(items: list[Utterance], rng: random.Random) -> list[_Row]:
     return rows
 
 
-def _matrix(rows: list[_Row], progress: Callable[[str], None]) -> tuple[Any, np.ndarray]:
+def _matrix(rows: list[_Row], progress: Callable[[str], None], features: str = "both") -> tuple[Any, np.ndarray]:
     from scipy import sparse
 
     started = time.monotonic()
@@ -85,6 +85,11 @@ def _matrix(rows: list[_Row], progress: Callable[[str], None]) -> tuple[Any, np.
     grams = sparse.csr_matrix((np.concatenate(values), np.concatenate(indices), np.array(indptr)),
                               shape=(len(rows), SIZE))
     progress(f"features ready in {time.monotonic() - started:.1f} s")
+    # ablations for the quality bench: one family alone (the other's weights stay zero)
+    if features == "ngrams":
+        return sparse.hstack([grams, sparse.csr_matrix(np.zeros_like(emb))]).tocsr(), emb
+    if features == "embeddings":
+        grams = sparse.csr_matrix(grams.shape, dtype=np.float32)
     return sparse.hstack([grams, sparse.csr_matrix(emb * EMB_WEIGHT)]).tocsr(), emb
 
 
@@ -117,14 +122,16 @@ def _fit(x: Any, y: np.ndarray) -> Any:
 
 
 def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
-          progress: Callable[[str], None] = lambda _: None) -> Heads:
-    """Fit every category with enough positives, pick thresholds out of fold, write ``out``."""
+          progress: Callable[[str], None] = lambda _: None, features: str = "both") -> Heads:
+    """Fit every category with enough positives, pick thresholds out of fold, write ``out``.
+
+    ``features``: both (the default), or ngrams / embeddings alone, to measure each one's part."""
     from sklearn.model_selection import GroupKFold
 
     rng = random.Random(SEED)
     items = load_corpus(corpus)
     rows = _augment(items, rng)
-    x, emb = _matrix(rows, progress)
+    x, emb = _matrix(rows, progress, features)
     labels = np.array([r.category for r in rows])
     groups = np.array([r.group for r in rows])
     categories = sorted(c for c in set(labels) - {NONE} if np.sum(labels == c) >= MIN_POSITIVES * 3)
@@ -153,7 +160,7 @@ def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
         exemplar_category=[rows[i].category for i in original],
         exemplar_emb=emb[original, :encoder.DIM].astype(np.float16),
         meta={"encoder": encoder.model_id(), "corpus_sha256": corpus_hash(items), "utterances": len(items),
-              "seed": SEED, "folds": folds, "beta": BETA, "negative_weight": NEGATIVE_WEIGHT, "C": C_REG,
+              "seed": SEED, "folds": folds, "features": features, "beta": BETA, "negative_weight": NEGATIVE_WEIGHT, "C": C_REG,
               "cv": report},
     )
     heads.save(out)
