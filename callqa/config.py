@@ -76,6 +76,8 @@ class WebSettings:
     page_size: int = 50
     unmask_minutes: int = 15  # how long a compliance officer's unmasking of one call lasts
     secure_cookies: str = "auto"  # auto: Secure unless host is 127.0.0.1/localhost/::1; or "true" / "false"
+    languages: list[str] = field(default_factory=lambda: ["zh-CN", "en"])  # UI languages the site offers
+    default_language: str = "zh-CN"  # when neither the user's choice nor Accept-Language names an offered one
 
 
 @dataclass

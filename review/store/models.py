@@ -49,6 +49,7 @@ class User(Base):
     skills: Mapped[str] = mapped_column(String(255), default="")  # comma list of categories; empty: any
     review_teams: Mapped[str] = mapped_column(String(255), default="")  # comma list of teams reviewed; empty: any
     leads_team: Mapped[str | None] = mapped_column(String(64))  # the team this user leads (may appeal for it)
+    ui_language: Mapped[str | None] = mapped_column(String(16))  # the web UI language chosen; null: the browser's
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callqa.config import Settings, load_settings
+from callqa.dates import site_zone
 from callqa.errors import (
     AccountError,
     CallQAError,
@@ -29,6 +30,7 @@ from callqa.errors import (
 from review.sessions import Timeouts
 from review.throttle import Limits
 from review.web.deps import WebState, render, wants_json
+from review.web.i18n import N_, when
 from review.web.security import (
     CsrfRejected,
     RoleRequired,
@@ -102,18 +104,18 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfRejected)
     async def csrf(request: Request, exc: CsrfRejected) -> Response:
-        return _error(request, 403, "form expired or forged",
-                      "the request did not carry this session's CSRF token; reload the page and try again")
+        return _error(request, 403, N_("form expired or forged"),
+                      N_("the request did not carry this session's CSRF token; reload the page and try again"))
 
     @app.exception_handler(RoleRequired)
     async def role(request: Request, exc: RoleRequired) -> Response:
-        return _error(request, 403, "not allowed", str(exc))
+        return _error(request, 403, N_("not allowed"), str(exc))
 
     status_of: list[tuple[type[CallQAError], int, str]] = [
-        (NotFoundError, 404, "not found"),
-        (PermissionDeniedError, 403, "not allowed"),
-        (QueueConflictError, 409, "conflict"),
-        (AccountError, 400, "bad request"),
+        (NotFoundError, 404, N_("not found")),
+        (PermissionDeniedError, 403, N_("not allowed")),
+        (QueueConflictError, 409, N_("conflict")),
+        (AccountError, 400, N_("bad request")),
     ]
 
     @app.exception_handler(CallQAError)
@@ -121,12 +123,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         for cls, status, title in status_of:
             if isinstance(exc, cls):
                 return _error(request, status, title, str(exc))
-        return _error(request, 400, "cannot do that", str(exc))
+        return _error(request, 400, N_("cannot do that"), str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http(request: Request, exc: StarletteHTTPException) -> Response:
-        title = {404: "not found", 405: "method not allowed", 416: "range not satisfiable"}.get(
-            exc.status_code, "error")
+        title = {404: N_("not found"), 405: N_("method not allowed"), 416: N_("range not satisfiable")}.get(
+            exc.status_code, N_("error"))
         return _error(request, exc.status_code, title, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
@@ -134,12 +136,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()
         )
-        return _error(request, 422, "invalid request", problems)
+        return _error(request, 422, N_("invalid request"), problems)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _error(request, 500, "internal error", "something went wrong on the server; the server log has it")
+        return _error(request, 500, N_("internal error"), N_("something went wrong on the server; the server log has it"))
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
@@ -159,8 +161,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],  # {% trans %}: gettext/ngettext come with each render (review.web.i18n)
     )
     templates.filters["hms"] = _hms
+    templates.filters["when"] = when(site_zone(settings))  # the site's time zone, offset shown
     app = FastAPI(title="callqa review API", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.callqa = WebState(
         settings=settings,

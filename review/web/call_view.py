@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -14,14 +14,15 @@ from review.privacy import mask_text, mask_value
 from review.queue_base import took_part
 from review.store.models import Appeal, Call, Finding, ReviewItem, Transcript, User, Verdict
 from review.store.repo import current_findings
+from review.web.i18n import N_
 
 SEE_ALL_ROLES = ("supervisor", "compliance", "admin")
 REASON_CODES = {
-    "confirmed": [("clear", "clear violation"), ("partial", "partly, still a violation"),
-                  ("repeated", "repeated in the call")],
-    "false_positive": [("asr_error", "transcription error"), ("negated", "negated or quoted"),
-                       ("wrong_speaker", "said by the customer"), ("context", "harmless in context"),
-                       ("rule_too_broad", "rule too broad"), ("other", "other")],
+    "confirmed": [("clear", N_("clear violation")), ("partial", N_("partly, still a violation")),
+                  ("repeated", N_("repeated in the call"))],
+    "false_positive": [("asr_error", N_("transcription error")), ("negated", N_("negated or quoted")),
+                       ("wrong_speaker", N_("said by the customer")), ("context", N_("harmless in context")),
+                       ("rule_too_broad", N_("rule too broad")), ("other", N_("other"))],
 }
 
 
@@ -69,6 +70,7 @@ class FindingView:
     verdicts: list[VerdictView] = field(default_factory=list)
     reviewable: bool = False  # the signed-in reviewer decides it now
     semantic: dict[str, Any] | None = None  # score, nearest exemplars, model: why the semantic stage flagged it
+    title: str = ""  # the rule's title in its pack
 
 
 @dataclass
@@ -93,11 +95,14 @@ class CallView:
     blind: bool = False  # the viewer holds this item's blind agreement check: first verdicts and outcome hidden
 
 
-def _utc(ts: datetime | None) -> str | None:
+def _local(ts: datetime | None, zone: tzinfo) -> str | None:
+    """The time in the site's zone with its offset (never bare UTC)."""
     if ts is None:
         return None
     aware = ts if ts.tzinfo else ts.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    local = aware.astimezone(zone)
+    offset = local.strftime("%z")
+    return local.strftime("%Y-%m-%d %H:%M ") + f"{offset[:3]}:{offset[3:]}"
 
 
 def may_see(user: User, call: Call, item: ReviewItem | None) -> bool:
@@ -198,7 +203,7 @@ def latest_transcript(session: Session, call_id: str) -> Transcript | None:
 
 
 def build_call_view(session: Session, user: User, call: Call, item: ReviewItem | None,
-                    masked: bool) -> CallView:
+                    masked: bool, zone: tzinfo = UTC, titles: dict[str, str] | None = None) -> CallView:
     transcript = latest_transcript(session, call.id)
     document: dict[str, Any] = transcript.document if transcript else {}
     segments = list(document.get("segments") or [])
@@ -215,7 +220,7 @@ def build_call_view(session: Session, user: User, call: Call, item: ReviewItem |
     views = []
     for f in findings:
         views.append(FindingView(
-            id=f.id, rule_id=f.rule_id, category=f.category, severity=f.severity, urgent=f.urgent,
+            id=f.id, rule_id=f.rule_id, title=(titles or {}).get(f.rule_id, ""), category=f.category, severity=f.severity, urgent=f.urgent,
             start=f.start, end=f.end, segment_index=f.segment_index,
             evidence=mask_text(f.evidence) if masked else f.evidence, citation=f.citation,
             semantic=f.semantic, verdicts=[v for v in verdicts if v.finding_id == f.id],
@@ -234,10 +239,11 @@ def build_call_view(session: Session, user: User, call: Call, item: ReviewItem |
     can_settle = item is not None and item.status == "disputed" and supervisor and part is None
     shown_meta = {"agent": call.agent_id, "team": call.team, "debtor": call.debtor_id,
                   "phone": call.phone_number, "direction": call.direction, "language": call.language,
-                  "dialect": call.dialect, "started": _utc(call.started_at),
+                  "dialect": call.dialect, "started": None,
                   "timezone": call.timezone, "status": call.status}
     if masked:
         shown_meta = mask_value(shown_meta)
+    shown_meta["started"] = _local(call.started_at, zone)  # a time, not a number to mask
     can_appeal = (item is not None and appeal is None and item.status == "final"
                   and item.outcome == "violation" and bool(user.leads_team) and user.leads_team == item.team)
     return CallView(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import jinja2
@@ -17,6 +18,8 @@ from review.accounts import UserInfo
 from review.store.db import session_scope
 from review.store.models import User, WebSession
 from review.throttle import Limits
+from review.web.call_view import REASON_CODES
+from review.web.i18n import LANGUAGE_NAMES, pick_language, translations
 from review.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -85,6 +88,7 @@ async def current_user(request: Request, session: Session = Depends(db, scope="f
         raise SignInRequired()
     await check_csrf(request)
     request.state.web_session = row
+    request.state.ui_language = user.ui_language
     # templates get a plain copy: an error page may render after the session was rolled back
     request.state.user = UserInfo(user.id, user.username, user.role, user.team, user.agent_id, user.active)
     return user
@@ -114,12 +118,62 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+def language_of(request: Request) -> str:
+    """The user's stored choice once signed in, else the browser's among the site's languages."""
+    web = state_of(request).settings.web
+    return pick_language(getattr(request.state, "ui_language", None), request.headers.get("accept-language", ""),
+                         list(web.languages), web.default_language)
+
+
+@lru_cache(maxsize=1)
+def rule_titles() -> dict[str, str]:
+    """Rule id -> its title in the shipped (and site) packs."""
+    from review.screening.packs_registry import available_packs, load_pack
+
+    titles: dict[str, str] = {}
+    for name in available_packs():
+        try:
+            titles.update({r.id: r.title for r in load_pack(name).rules})
+        except Exception:  # a broken site pack must not take the UI down: ids are shown instead
+            continue
+    return titles
+
+
+def i18n_context(request: Request) -> dict[str, Any]:
+    state = state_of(request)
+    lang = language_of(request)
+    tr = translations(lang)
+
+    def label(value: Any) -> str:
+        text = str(value)
+        out = tr.gettext(text)
+        return out.replace("_", " ") if out == text else out
+
+    def reason_label(code: str) -> str:
+        for codes in REASON_CODES.values():
+            for c, text in codes:
+                if c == code:
+                    return tr.gettext(text)
+        return label(code)
+
+    ui_text = {"saved": tr.gettext("saved: %(decision)s"), "not_saved": tr.gettext("not saved"),
+               "no_answer": tr.gettext("not saved: the server did not answer"),
+               "choose_reason": tr.gettext("choose the reason for this false positive; it is saved once chosen"),
+               "confirmed": label("confirmed"), "false_positive": label("false_positive"),
+               "clean": label("clean"), "violation": label("violation")}
+    return {"lang": lang, "_": tr.gettext, "ui_text": ui_text, "gettext": tr.gettext, "ngettext": tr.ngettext, "label": label,
+            "reason_label": reason_label, "rule_title": lambda rule_id: rule_titles().get(rule_id, rule_id),
+            "site_zone": state.settings.flows.timezone,
+            "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in state.settings.web.languages]}
+
+
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     state = state_of(request)
     user = getattr(request.state, "user", None)
     data = session_data(request)
     page = state.templates.get_template(name).render(
-        request=request, user=user, csrf_token=data.csrf, csrf_field=CSRF_FIELD, **context
+        request=request, user=user, csrf_token=data.csrf, csrf_field=CSRF_FIELD,
+        **i18n_context(request), **context
     )
     response = HTMLResponse(page, status_code=status_code)
     # a fresh visitor gets a session cookie carrying the CSRF token of the sign-in form

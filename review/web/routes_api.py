@@ -14,11 +14,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from callqa.dates import site_zone
 from review import queue, sessions
 from review.privacy import mask_document
 from review.store.models import ReviewItem, User
 from review.web.call_view import build_call_view, latest_transcript, load_call
-from review.web.deps import current_user, db, require, session_data, state_of, web_session
+from review.web.deps import current_user, db, require, rule_titles, session_data, state_of, web_session
 from review.web.queue_view import STATUS_TABS, QueueFilter, queue_page
 
 router = APIRouter(prefix="/api", tags=["review"])
@@ -134,7 +135,7 @@ def call_detail(request: Request, call_id: str, user: User = Depends(current_use
                 session: Session = DB) -> dict[str, Any]:
     call, item = load_call(session, user, call_id)
     masked = not sessions.is_unmasked(web_session(request), call_id)
-    view = build_call_view(session, user, call, item, masked)
+    view = build_call_view(session, user, call, item, masked, site_zone(state_of(request).settings), rule_titles())
     transcript = latest_transcript(session, call_id)
     document = transcript.document if transcript else None
     if document is not None and masked:

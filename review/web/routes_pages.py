@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from callqa.dates import site_zone
 from review import audit, queue, sessions
 from review.store.models import User
 from review.web.call_view import REASON_CODES, build_call_view, load_call
-from review.web.deps import current_user, db, render, require, state_of, wants_json, web_session
+from review.web.deps import current_user, db, render, require, rule_titles, state_of, wants_json, web_session
 from review.web.queue_view import STATUS_TABS, QueueFilter, queue_page
 
 router = APIRouter(include_in_schema=False)
@@ -80,7 +81,7 @@ def call_page(request: Request, call_id: str, user: User = Depends(current_user)
               session: Session = Depends(db, scope="function")) -> Response:
     call, item = load_call(session, user, call_id)
     masked = not sessions.is_unmasked(web_session(request), call_id)
-    view = build_call_view(session, user, call, item, masked)
+    view = build_call_view(session, user, call, item, masked, site_zone(state_of(request).settings), rule_titles())
     return render(request, "call.html", {"v": view, "reasons": REASON_CODES,
                                          "can_unmask": user.role in ("compliance", "admin"),
                                          "is_supervisor": user.role in ("supervisor", "admin")})

@@ -170,6 +170,7 @@ def test_a_blind_check_reaches_the_second_reviewer_in_the_web_ui(
     from review.web import create_app
 
     settings.queue.agreement_share, settings.queue.agreement_salt = 1.0, SALT
+    settings.web.default_language = "en"  # the page is read in English
     accounts.set_hash_cost(time_cost=1, memory_kib=1024, parallelism=1)
     try:
         with session_factory() as session:

@@ -128,6 +128,7 @@ def add_users(session: Session) -> None:
 
 def build_env(settings: Settings, engine: Engine, tmp_path: Path) -> WebEnv:
     factory = sessionmaker(engine, expire_on_commit=False)
+    settings.web.default_language = "en"  # these tests read English pages; test_i18n asks for Chinese
     wav = write_wav(tmp_path / "call-0001.wav")
     with session_scope(factory) as session:
         add_users(session)

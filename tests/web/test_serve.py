@@ -27,7 +27,7 @@ def test_callqa_serve_answers(settings: Settings) -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                response = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2, headers={"accept-language": "en"})
                 break
             except httpx.TransportError:
                 assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else "serve exited"

@@ -5,6 +5,9 @@
   var player = document.getElementById("player");
   var picture = document.getElementById("picture");
   var call = document.getElementById("call");
+  var textNode = document.getElementById("ui-text");
+  var T = textNode ? JSON.parse(textNode.textContent) : {};
+  function tr(key, fallback) { return T[key] || fallback; }
   if (!player || !call) { return; }
   var allFindings = Array.prototype.slice.call(document.querySelectorAll("article.finding[data-finding]"));
   // n/p walk the findings the reviewer has to decide (all of them when there is nothing to decide)
@@ -86,15 +89,16 @@
       return response.json().then(function (data) { return { ok: response.ok, data: data }; });
     }).then(function (result) {
       if (result.ok) {
-        status.textContent = "saved: " + String(result.data.decision).replace("_", " ");
+        status.textContent = tr("saved", "saved: %(decision)s").replace("%(decision)s",
+          tr(result.data.decision, String(result.data.decision).replace("_", " ")));
         form.classList.remove("failed");
         form.closest("article").dataset.decision = result.data.decision;
       } else {
-        status.textContent = result.data.detail || result.data.error || "not saved";
+        status.textContent = result.data.detail || result.data.error || tr("not_saved", "not saved");
         form.classList.add("failed");
       }
     }).catch(function () {
-      status.textContent = "not saved: the server did not answer";
+      status.textContent = tr("no_answer", "not saved: the server did not answer");
       form.classList.add("failed");
     });
   }
@@ -108,7 +112,7 @@
     var reason = form.querySelector("select[name=reason_code]");
     var status = form.querySelector(".saved");
     form.classList.add("needs-reason");
-    status.textContent = "choose the reason for this false positive; it is saved once chosen";
+    status.textContent = tr("choose_reason", "choose the reason for this false positive; it is saved once chosen");
     var onChange = function () {
       if (!reason.value) { return; }
       reason.removeEventListener("change", onChange);
@@ -123,7 +127,7 @@
     var reason = form.querySelector("select[name=reason_code]");
     var chosen = reason && reason.selectedOptions[0];
     var group = chosen && chosen.parentElement;
-    return chosen && chosen.value && group && group.label === "false positive" ? chosen.value : "";
+    return chosen && chosen.value && group && group.dataset.group === "false_positive" ? chosen.value : "";
   }
 
   function decide(decision) {
