@@ -78,6 +78,7 @@ class WebSettings:
     secure_cookies: str = "auto"  # auto: Secure unless host is 127.0.0.1/localhost/::1; or "true" / "false"
     languages: list[str] = field(default_factory=lambda: ["zh-CN", "en"])  # UI languages the site offers
     default_language: str = "zh-CN"  # when neither the user's choice nor Accept-Language names an offered one
+    seek_lead_seconds: float = 2.0  # seeking to a finding starts this long before it (the lead-in)
 
 
 @dataclass

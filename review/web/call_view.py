@@ -71,6 +71,8 @@ class FindingView:
     reviewable: bool = False  # the signed-in reviewer decides it now
     semantic: dict[str, Any] | None = None  # score, nearest exemplars, model: why the semantic stage flagged it
     title: str = ""  # the rule's title in its pack
+    call_level: bool = False  # about the call as a whole (something missing, hours, frequency): no moment to seek
+    number: int = 0  # its number on the waveform picture (moments only)
 
 
 @dataclass
@@ -153,9 +155,27 @@ def _segment_for(segments: list[dict[str, Any]], f: Finding) -> int | None:
     return best
 
 
+CALL_LEVEL_CATEGORIES = frozenset({"missing_self_identification", "missing_recording_notice",
+                                   "missing_debt_collector_disclosure", "calling_hours", "call_frequency"})
+
+
+def is_call_level(f: Finding) -> bool:
+    """A finding about the whole call (absence, hours, frequency) rather than a moment in it."""
+    if f.segment_index is not None:
+        return False
+    return f.category in CALL_LEVEL_CATEGORIES or f.start is None or not f.start
+
+
+def moments(findings: list[Finding]) -> list[Finding]:
+    """The findings that have a moment, in time order: numbered 1.. on the picture and the page."""
+    return sorted((f for f in findings if not is_call_level(f)), key=lambda f: (f.start or 0.0, f.id))
+
+
 def _lines(segments: list[dict[str, Any]], findings: list[Finding], masked: bool) -> list[LineView]:
     owners: dict[int, list[set[int]]] = {}
     for f in findings:
+        if is_call_level(f):
+            continue
         index = _segment_for(segments, f)
         if index is None:
             continue
@@ -217,9 +237,10 @@ def build_call_view(session: Session, user: User, call: Call, item: ReviewItem |
     stage = "second" if blind else item.stage if item is not None else "first"
     if blind:  # review.agreement: the second reviewer decides without seeing the first verdicts
         verdicts = [v for v in verdicts if v.stage == "second" and v.reviewer_id == user.id]
+    numbers = {f.id: n for n, f in enumerate(moments(findings), start=1)}
     views = []
     for f in findings:
-        views.append(FindingView(
+        views.append(FindingView(call_level=is_call_level(f), number=numbers.get(f.id, 0),
             id=f.id, rule_id=f.rule_id, title=(titles or {}).get(f.rule_id, ""), category=f.category, severity=f.severity, urgent=f.urgent,
             start=f.start, end=f.end, segment_index=f.segment_index,
             evidence=mask_text(f.evidence) if masked else f.evidence, citation=f.citation,
@@ -262,3 +283,4 @@ def calls_seen_by(user: User) -> Any:
         return None
     return or_(ReviewItem.assignee_id == user.id, ReviewItem.first_reviewer_id == user.id,
                ReviewItem.second_reviewer_id == user.id)
+

@@ -56,6 +56,24 @@ def envelope(audio: np.ndarray, columns: int = COLUMNS) -> tuple[np.ndarray, np.
     return blocks.min(axis=2), blocks.max(axis=2)
 
 
+def label_places(spans: Sequence[MarkedSpan], duration_s: float, width_px: int = COLUMNS,
+                 char_px: float = 6.0, rows: int = 2) -> list[tuple[float, int]]:
+    """Where each span's label goes (time, row): labels that would overlap go to the next row, or
+    are nudged right past the last one; none prints over another."""
+    seconds_per_px = max(duration_s, 1e-6) / width_px
+    ends = [-1e9] * rows  # where each row's last label ends, in seconds
+    places = []
+    for span in spans:
+        width = (len(span.label) * char_px + 4) * seconds_per_px
+        row = next((r for r in range(rows) if ends[r] <= span.start), None)
+        if row is None:  # every row is taken here: after the row that frees first
+            row = min(range(rows), key=lambda r: ends[r])
+        x = max(span.start, ends[row])
+        ends[row] = x + width
+        places.append((x, row))
+    return places
+
+
 def render_png(audio: np.ndarray, duration_s: float, spans: Sequence[MarkedSpan],
                labels: Sequence[str] = ("agent (left)", "customer (right)")) -> bytes:
     from matplotlib.figure import Figure  # no pyplot: no global state, safe in server threads
@@ -74,8 +92,8 @@ def render_png(audio: np.ndarray, duration_s: float, spans: Sequence[MarkedSpan]
         for span in spans:
             end = span.end if span.end > span.start else span.start + 0.3
             ax.axvspan(span.start, end, color=SEVERITY_COLOURS.get(span.severity, "#888888"), alpha=0.3)
-    for span in spans:
-        axes[0].text(span.start, 1.02, span.label, fontsize=7, transform=axes[0].get_xaxis_transform(),
+    for span, (at, row) in zip(spans, label_places(spans, duration_s), strict=True):
+        axes[0].text(at, 1.01 + 0.09 * row, span.label, fontsize=7, transform=axes[0].get_xaxis_transform(),
                      color=SEVERITY_COLOURS.get(span.severity, "#444444"), clip_on=False)
     axes[1].tick_params(axis="x", labelsize=7, pad=1)
     buffer = io.BytesIO()

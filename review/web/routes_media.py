@@ -21,7 +21,7 @@ from callqa.errors import AudioDecodeError, NotFoundError
 from review.storage import audio_cache, picture_cache
 from review.store.models import Call, User
 from review.store.repo import current_findings
-from review.web.call_view import load_call
+from review.web.call_view import load_call, moments
 from review.web.deps import current_user, db, state_of
 from review.web.picture import PICTURE_RATE, MarkedSpan, decode_stereo, render_png
 
@@ -80,8 +80,9 @@ def picture(call_id: str, request: Request, user: User = Depends(current_user),
     call, _ = load_call(session, user, call_id)
     settings = state_of(request).settings
     findings = current_findings(session, call_id)
-    spans = [MarkedSpan(f.start, f.end if f.end is not None else f.start, f.rule_id, f.severity)
-             for f in findings if f.start is not None]
+    # moments only, numbered as on the page; call-level findings are notes, not a span from 0:00
+    spans = [MarkedSpan(f.start or 0.0, f.end if f.end is not None else f.start or 0.0, str(n), f.severity)
+             for n, f in enumerate(moments(list(findings)), start=1)]
     key = hashlib.sha256(repr((call.recording_sha256, [(s.start, s.end, s.label, s.severity) for s in spans])
                               ).encode()).hexdigest()[:32]
     cached = picture_cache(settings, call.recording_sha256, key)

@@ -83,6 +83,7 @@ def call_page(request: Request, call_id: str, user: User = Depends(current_user)
     masked = not sessions.is_unmasked(web_session(request), call_id)
     view = build_call_view(session, user, call, item, masked, site_zone(state_of(request).settings), rule_titles())
     return render(request, "call.html", {"v": view, "reasons": REASON_CODES,
+                                         "seek_lead": f"{state_of(request).settings.web.seek_lead_seconds:g}",
                                          "can_unmask": user.role in ("compliance", "admin"),
                                          "is_supervisor": user.role in ("supervisor", "admin")})
 

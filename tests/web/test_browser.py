@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CALL_ID, PASSWORD, WebEnv
+from review.store.db import session_scope
+
+from .conftest import CALL_ID, PASSWORD, FindingSpec, WebEnv, seed_call, write_wav
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -81,10 +83,10 @@ def test_review_in_a_real_browser(server: str, browser) -> None:  # type: ignore
     alice.wait_for_function("document.getElementById('player').readyState >= 1")
     assert abs(float(alice.evaluate("document.getElementById('player').duration")) - 8.0) < 0.1
 
-    # clicking the highlighted words of a finding seeks the recording to it
+    # clicking the highlighted words of a finding seeks the recording to it, 2 s early (the lead-in)
     alice.click("mark.hit >> text=让你坐牢")
-    alice.wait_for_function("document.getElementById('player').currentTime >= 5.0")
-    assert 5.0 <= _current_time(alice) < 6.5
+    alice.wait_for_function("document.getElementById('player').currentTime >= 3.0")
+    assert 3.0 <= _current_time(alice) < 4.5
     prison = alice.locator("article.finding.sev-critical")
     assert "current" in (prison.get_attribute("class") or "")
     # clicking the picture seeks too: a quarter across is a quarter into the call
@@ -190,3 +192,46 @@ def test_r_asks_for_the_reason_of_a_false_positive(server: str, browser, web_env
     alice.locator("h1").click()
     alice.keyboard.press("r")
     prison.locator(".saved").filter(has_text="saved: false positive").wait_for()
+
+
+def test_the_moment_in_context(server: str, browser, web_env: WebEnv) -> None:  # type: ignore[no-untyped-def]
+    """Sticky player, moving playhead, the spoken line highlighted, speeds, call-level notes."""
+    with session_scope(web_env.factory) as session:
+        wav = write_wav(web_env.wav.with_name("context.wav"), variant=5)
+        seed_call(session, wav, "call-0005", findings=[
+            FindingSpec("cn.disclosure.recording", "missing_recording_notice", "minor", None, 0.0, 0.0, ""),
+            FindingSpec("cn.threat.prison", "threat", "critical", 2, 5.0, 6.5, "让你坐牢")])
+    sam = _sign_in(browser, server, "sam")
+    sam.set_viewport_size({"width": 1366, "height": 768})
+    sam.goto(f"{server}/calls/call-0005")
+    sam.wait_for_function("document.getElementById('player').readyState >= 1")
+    # the call-level finding is a note without a seek button; the moment is number 1 on the waveform
+    note = sam.locator("article.finding.call-level")
+    assert note.count() == 1 and note.locator(".seek").count() == 0
+    assert sam.locator("h3.call-notes").count() == 1
+    moment = sam.locator("article.finding.sev-critical")
+    assert moment.locator(".num").inner_text() == "1"
+    assert sam.locator("mark.hit").count() == 1  # the note marks no transcript line
+    # seeking to the moment starts 2 s before it; 1.5x plays faster; the playhead and line follow
+    moment.locator(".finding-seek").click()
+    sam.wait_for_function("document.getElementById('player').currentTime >= 3.0")
+    sam.click(".speed button[data-rate='1.5']")
+    assert float(sam.evaluate("document.getElementById('player').playbackRate")) == 1.5
+    sam.locator("h1").click()
+    sam.keyboard.press("s")
+    assert float(sam.evaluate("document.getElementById('player').playbackRate")) == 2.0
+    sam.evaluate("document.getElementById('player').play()")
+    sam.wait_for_function("document.getElementById('player').currentTime >= 5.2")
+    sam.evaluate("document.getElementById('player').pause()")
+    assert sam.locator("li.line.playing").get_attribute("id") == "line-2"
+    left = float(sam.evaluate("parseFloat(document.getElementById('playhead').style.left)"))
+    assert abs(left - 100 * _current_time(sam) / 8.0) < 3
+    # the player stays on screen when the page scrolls
+    sam.evaluate("document.getElementById('transcript').insertAdjacentHTML('beforeend', "
+                 "'<li style=\"height: 3000px\"></li>')")  # a long call's transcript
+    sam.evaluate("window.scrollTo(0, 1500)")
+    assert float(sam.evaluate("window.scrollY")) > 1000
+    top = sam.evaluate("document.getElementById('media').getBoundingClientRect().top")
+    assert -1 <= float(top) <= 1
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    sam.screenshot(path=str(ARTIFACTS / "call_page_context_1366.png"))

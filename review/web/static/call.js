@@ -15,6 +15,23 @@
   var findings = toDecide.length ? toDecide : allFindings;
   var lines = Array.prototype.slice.call(document.querySelectorAll("li.line"));
   var current = -1;
+  var lead = Number(call.dataset.lead) || 0;  // a finding plays from this long before it (web.seek_lead_seconds)
+  var playhead = document.getElementById("playhead");
+  var media = document.getElementById("media");
+  var speedButtons = Array.prototype.slice.call(document.querySelectorAll(".speed button[data-rate]"));
+  var playingLine = null;
+
+  function duration() {
+    return isFinite(player.duration) && player.duration > 0 ? player.duration : Number(call.dataset.duration);
+  }
+
+  // the player stays on screen: the findings column and the lines scrolled to sit below it
+  function measureMedia() {
+    if (media) { document.documentElement.style.setProperty("--media-h", media.offsetHeight + "px"); }
+  }
+  measureMedia();
+  window.addEventListener("resize", measureMedia);
+  if (picture) { picture.addEventListener("load", measureMedia); }
 
   function seek(seconds, play) {
     var t = Math.max(0, Number(seconds) || 0);
@@ -35,7 +52,7 @@
     document.querySelectorAll("mark.hit").forEach(function (m) {
       m.classList.toggle("current", (" " + m.dataset.findings + " ").indexOf(" " + id + " ") >= 0);
     });
-    if (andSeek && card.dataset.start !== "") { seek(card.dataset.start, true); }
+    if (andSeek && card.dataset.start !== "") { seek(Number(card.dataset.start) - lead, true); }
   }
 
   function indexOfFinding(id) {
@@ -52,12 +69,13 @@
       var i = indexOfFinding(id);
       if (i >= 0) { select(i, true); return; }
       var other = document.getElementById("finding-" + id);
-      if (other && other.dataset.start !== "") { seek(other.dataset.start, true); return; }
+      if (other && other.dataset.start !== "") { seek(Number(other.dataset.start) - lead, true); return; }
     }
     var button = target.closest(".seek");
     if (button) {
       var card = button.closest("article.finding[data-finding]");
-      if (card && findings.indexOf(card) >= 0) { select(findings.indexOf(card), true); } else { seek(button.dataset.start, true); }
+      if (card && findings.indexOf(card) >= 0) { select(findings.indexOf(card), true); }
+      else { seek(Number(button.dataset.start) - (card ? lead : 0), true); }
       return;
     }
     var line = target.closest("li.line");
@@ -67,17 +85,52 @@
   if (picture) {
     picture.addEventListener("click", function (event) {
       var rect = picture.getBoundingClientRect();
-      var duration = isFinite(player.duration) && player.duration > 0 ? player.duration : Number(call.dataset.duration);
-      seek(((event.clientX - rect.left) / rect.width) * duration, true);
+      seek(((event.clientX - rect.left) / rect.width) * duration(), true);
     });
   }
 
-  player.addEventListener("timeupdate", function () {
+  // the playhead moves over the waveform and the line being spoken is highlighted (and kept in view)
+  function follow() {
     var t = player.currentTime;
+    if (playhead) {
+      playhead.style.left = (100 * Math.min(1, t / (duration() || 1))) + "%";
+      playhead.classList.toggle("shown", t > 0 || !player.paused);
+    }
+    var now = null;
     lines.forEach(function (line) {
-      line.classList.toggle("playing", t >= Number(line.dataset.start) && t < Number(line.dataset.end));
+      var on = t >= Number(line.dataset.start) && t < Number(line.dataset.end);
+      line.classList.toggle("playing", on);
+      if (on && !now) { now = line; }
     });
+    if (now && now !== playingLine && !player.paused) { now.scrollIntoView({ block: "nearest" }); }
+    playingLine = now;
+  }
+  var frame = null;
+  function tick() { follow(); frame = player.paused ? null : window.requestAnimationFrame(tick); }
+  player.addEventListener("play", function () { if (!frame) { frame = window.requestAnimationFrame(tick); } });
+  player.addEventListener("timeupdate", follow);
+  player.addEventListener("seeked", follow);
+
+  function setRate(rate) {
+    player.playbackRate = rate;
+    speedButtons.forEach(function (b) { b.classList.toggle("active", Number(b.dataset.rate) === rate); });
+    try { window.localStorage.setItem("callqa.rate", String(rate)); } catch (e) { /* private mode */ }
+  }
+  speedButtons.forEach(function (b) { b.addEventListener("click", function () { setRate(Number(b.dataset.rate)); }); });
+  try {
+    var kept = Number(window.localStorage.getItem("callqa.rate"));
+    if (kept) { setRate(kept); }
+  } catch (e) { /* private mode */ }
+  // the element resets its rate when a new source loads: keep the chosen one
+  player.addEventListener("loadedmetadata", function () {
+    var active = document.querySelector(".speed button.active");
+    if (active) { player.playbackRate = Number(active.dataset.rate); }
   });
+  function nextRate() {
+    var rates = speedButtons.map(function (b) { return Number(b.dataset.rate); });
+    var i = rates.indexOf(player.playbackRate);
+    if (rates.length) { setRate(rates[(i + 1) % rates.length]); }
+  }
 
   function saveVerdict(form) {
     var status = form.querySelector(".saved");
@@ -153,6 +206,7 @@
       case "n": select(current + 1, true); break;
       case "p": select(current - 1, true); break;
       case "c": decide("confirmed"); break;
+      case "s": nextRate(); break;
       // no default: the key must not reach the reason list that r focuses (it would pick the option starting with r)
       case "x": case "r": event.preventDefault(); decide("false_positive"); break;
       default: return;
