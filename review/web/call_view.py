@@ -284,3 +284,14 @@ def calls_seen_by(user: User) -> Any:
     return or_(ReviewItem.assignee_id == user.id, ReviewItem.first_reviewer_id == user.id,
                ReviewItem.second_reviewer_id == user.id)
 
+
+def open_findings(view: CallView, user_id: int) -> list[int]:
+    """The findings (0 for a sample's call verdict) the viewer must still decide before submitting."""
+    if not view.can_review:
+        return []
+    if view.item is not None and view.item.kind == "sample":
+        mine = [v for v in view.sample_verdicts if v.reviewer_id == user_id and v.stage == view.stage]
+        return [] if mine else [0]
+    return [f.id for f in view.findings if f.reviewable
+            and not any(v.reviewer_id == user_id and v.stage == view.stage for v in f.verdicts)]
+

@@ -7,13 +7,16 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqa.dates import site_zone
 from review import audit, queue, sessions
-from review.store.models import User
-from review.web.call_view import REASON_CODES, build_call_view, load_call
+from review.queue_base import SUPERVISOR_ROLES
+from review.store.models import ReviewItem, User
+from review.web.call_view import REASON_CODES, build_call_view, load_call, open_findings
 from review.web.deps import current_user, db, render, require, rule_titles, state_of, wants_json, web_session
+from review.web.i18n import N_
 from review.web.queue_view import STATUS_TABS, QueueFilter, queue_page
 
 router = APIRouter(include_in_schema=False)
@@ -42,12 +45,25 @@ def home(user: User = Depends(current_user)) -> Response:
 @router.get("/queue")
 def queue_list(request: Request, status: str = "open", team: str = "", agent: str = "", rule: str = "",
           severity: str = "", dialect: str = "", date_from: str = "", date_to: str = "", overdue: bool = False,
-          page: int = 1, user: User = Depends(current_user), session: Session = Depends(db, scope="function")) -> Response:
+          page: int = 1, done: bool = False, user: User = Depends(current_user),
+          session: Session = Depends(db, scope="function")) -> Response:
     f = QueueFilter(status=status if status in STATUS_TABS else "open", team=team.strip(), agent=agent.strip(),
                     rule=rule.strip(), severity=severity, dialect=dialect.strip(), date_from=_date(date_from),
                     date_to=_date(date_to), overdue=overdue, page=page)
-    data = queue_page(session, user, f, state_of(request).settings.web.page_size)
-    return render(request, "queue.html", {"q": data, "tabs": STATUS_TABS})
+    settings = state_of(request).settings
+    data = queue_page(session, user, f, settings.web.page_size)
+    # a Claim button only where a claim would succeed: the user's role, assignment rules, four eyes, the cap
+    may_claim = user.role in ("reviewer", "supervisor", "admin")
+    held = queue.held_by(session, user) if may_claim else 0
+    at_cap = held >= settings.queue.max_open_per_reviewer
+    open_ids = [r.item_id for r in data.rows if r.status == "open"]
+    claimable: set[int] = set()
+    if may_claim and not at_cap and open_ids:
+        routing = user.role not in SUPERVISOR_ROLES  # as queue.claim decides
+        claimable = set(session.execute(select(ReviewItem.id).where(
+            ReviewItem.id.in_(open_ids), *queue._eligible(user, queue.ClaimFilters(), routing=routing))).scalars())
+    return render(request, "queue.html", {"q": data, "tabs": STATUS_TABS, "may_claim": may_claim, "at_cap": at_cap,
+                                          "held": held, "claimable": claimable, "done": done})
 
 
 @router.post("/queue/claim-next")
@@ -56,8 +72,8 @@ def claim_next(request: Request, user: User = Depends(require(*REVIEWERS)),
     q = state_of(request).settings.queue
     item = queue.claim_next(session, user, lease_seconds=q.lease_seconds, max_open=q.max_open_per_reviewer)
     if item is None:
-        return render(request, "error.html", {"status": 200, "title": "nothing to claim",
-                                              "detail": "no open item matches your teams, languages and skills"})
+        return render(request, "error.html", {"status": 200, "title": N_("nothing to claim"),
+                                              "detail": N_("no open item matches your teams, languages and skills")})
     return _done(request, f"/calls/{item.call_id}", {"item_id": item.id})
 
 
@@ -79,13 +95,7 @@ def release(request: Request, item_id: int, user: User = Depends(require(*REVIEW
 @router.get("/calls/{call_id}")
 def call_page(request: Request, call_id: str, user: User = Depends(current_user),
               session: Session = Depends(db, scope="function")) -> Response:
-    call, item = load_call(session, user, call_id)
-    masked = not sessions.is_unmasked(web_session(request), call_id)
-    view = build_call_view(session, user, call, item, masked, site_zone(state_of(request).settings), rule_titles())
-    return render(request, "call.html", {"v": view, "reasons": REASON_CODES,
-                                         "seek_lead": f"{state_of(request).settings.web.seek_lead_seconds:g}",
-                                         "can_unmask": user.role in ("compliance", "admin"),
-                                         "is_supervisor": user.role in ("supervisor", "admin")})
+    return _call_page(request, session, user, call_id)
 
 
 @router.post("/calls/{call_id}/unmask")
@@ -119,11 +129,36 @@ def verdict(request: Request, item_id: int, finding_id: int | None = Form(None),
                  {"finding_id": finding_id, "decision": saved.decision, "stage": saved.stage})
 
 
+def _call_page(request: Request, session: Session, user: User, call_id: str,
+               open_ids: list[int] | None = None, status_code: int = 200) -> Response:
+    call, item = load_call(session, user, call_id)
+    masked = not sessions.is_unmasked(web_session(request), call_id)
+    settings = state_of(request).settings
+    view = build_call_view(session, user, call, item, masked, site_zone(settings), rule_titles())
+    return render(request, "call.html", {"v": view, "reasons": REASON_CODES,
+                                         "seek_lead": f"{settings.web.seek_lead_seconds:g}",
+                                         "open_ids": open_ids or [],
+                                         "can_unmask": user.role in ("compliance", "admin"),
+                                         "is_supervisor": user.role in ("supervisor", "admin")}, status_code)
+
+
 @router.post("/items/{item_id}/submit")
-def submit(request: Request, item_id: int, user: User = Depends(require(*REVIEWERS)),
+def submit(request: Request, item_id: int, then: str = Form(""), user: User = Depends(require(*REVIEWERS)),
            session: Session = Depends(db, scope="function")) -> Response:
     q = state_of(request).settings.queue
+    held = queue.get_item(session, item_id)
+    if not (wants_json(request) or request.headers.get("x-requested-with") == "fetch"):
+        # a finding left open: the call page again, the message beside each open finding, not an error page
+        call, item = load_call(session, user, held.call_id)
+        open_ids = open_findings(build_call_view(session, user, call, item, True), user.id)
+        if open_ids:
+            return _call_page(request, session, user, held.call_id, open_ids, 409)
     item = queue.submit(session, item_id, user, agreement_share=q.agreement_share, agreement_salt=q.agreement_salt)
+    if then == "next":  # "Submit and next": straight on to the next item this reviewer may take
+        following = queue.claim_next(session, user, lease_seconds=q.lease_seconds, max_open=q.max_open_per_reviewer)
+        target = f"/calls/{following.call_id}" if following is not None else "/queue?done=1"
+        return _done(request, target, {"status": item.status, "stage": item.stage,
+                                       "next_item_id": following.id if following is not None else None})
     return _done(request, f"/calls/{item.call_id}", {"status": item.status, "stage": item.stage})
 
 

@@ -107,13 +107,18 @@ def test_review_in_a_real_browser(server: str, browser) -> None:  # type: ignore
     alice.click("article.finding.sev-critical .finding-seek")
     alice.keyboard.press("c")
     prison.locator(".saved").filter(has_text="saved: confirmed").wait_for()
-    # reject the other with the form: false positive and a reason
+    # submitting with the other finding still open: a message beside it, no page change
     family = alice.locator("article.finding.sev-major")
+    alice.click("#submit-review")
+    family.locator(".open-note").wait_for(state="visible")
+    assert prison.locator(".open-note").is_hidden() and alice.url.endswith(f"/calls/{CALL_ID}")
+    # reject the other with the form: false positive and a reason
     family.locator("input[value=false_positive]").check()
     family.locator("select[name=reason_code]").select_option("context")
     family.locator("input[name=comment]").fill("advice, not a threat")
     family.locator("button[type=submit]").click()
     family.locator(".saved").filter(has_text="saved: false positive").wait_for()
+    family.locator(".open-note").wait_for(state="hidden")
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     alice.screenshot(path=str(ARTIFACTS / "call_page.png"), full_page=True)

@@ -145,7 +145,16 @@
         status.textContent = tr("saved", "saved: %(decision)s").replace("%(decision)s",
           tr(result.data.decision, String(result.data.decision).replace("_", " ")));
         form.classList.remove("failed");
-        form.closest("article").dataset.decision = result.data.decision;
+        var card = form.closest("article");
+        card.dataset.decision = result.data.decision;
+        card.dataset.decided = "1";
+        card.classList.remove("left-open");
+        var note = card.querySelector(".open-note");
+        if (note) { note.hidden = true; }
+        if (!document.querySelector("article[data-decided='']")) {
+          var summary = document.querySelector(".open-summary");
+          if (summary) { summary.hidden = true; }
+        }
       } else {
         status.textContent = result.data.detail || result.data.error || tr("not_saved", "not saved");
         form.classList.add("failed");
@@ -153,6 +162,28 @@
     }).catch(function () {
       status.textContent = tr("no_answer", "not saved: the server did not answer");
       form.classList.add("failed");
+    });
+  }
+
+  // submitting with a finding left open: say so beside that finding, not on an error page
+  var submitForm = document.querySelector("form.submit-form");
+  if (submitForm) {
+    submitForm.addEventListener("submit", function (event) {
+      var via = event.submitter;
+      if (via && via.getAttribute("formaction")) { return; }  // "release unfinished" needs no verdicts
+      var open = Array.prototype.slice.call(document.querySelectorAll("article[data-decided='']"));
+      if (!open.length) { return; }
+      event.preventDefault();
+      open.forEach(function (card) {
+        card.classList.add("left-open");
+        var note = card.querySelector(".open-note");
+        if (note) { note.hidden = false; }
+      });
+      var summary = submitForm.querySelector(".open-summary");
+      if (summary) { summary.hidden = false; }
+      var i = findings.indexOf(open[0]);
+      if (i >= 0) { select(i, false); } else { open[0].scrollIntoView({ block: "nearest" }); }
+      open[0].focus({ preventScroll: true });
     });
   }
 
