@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TTS_STAMP := $(VENV)/.installed-tts
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export DO_NOT_TRACK ?= 1
@@ -38,22 +39,30 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: sysdeps $(STAMP)  ## create .venv and install callqa with every extra
 
+# the example-call tools (Kokoro TTS, misaki): the tests check the committed calls against them
+$(TTS_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/pip install -q -e '.[tts]'
+	touch $(TTS_STAMP)
+
 lint: install  ## ruff and mypy
-	$(BIN)/ruff check callqa transcriber review flows tests bench
+	$(BIN)/ruff check callqa transcriber review flows tests bench examples
 	$(BIN)/mypy
 
-test: install lint  ## the whole test suite (CI runs exactly this)
+test: install lint $(TTS_STAMP)  ## the whole test suite (CI runs exactly this)
 	$(BIN)/python -m pytest -q -rs
 
-demo: install  ## run the nightly flow once on examples/recordings and print the summary
+demo: install  ## the nightly flow on examples/recordings, then simulated reviewers (from the scripts' truth) and the report
 	$(BIN)/callqa demo
 
 bench: install  ## the benchmarks; results land in bench/results/
 	$(BIN)/python bench/asr_speed.py
 	$(BIN)/python bench/screen_speed.py
+	$(BIN)/python bench/screen_quality.py
 	$(BIN)/python bench/queue_load.py
 	$(BIN)/python bench/web_latency.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/asr_quality.py
+	$(BIN)/python bench/e2e_quality.py
 
 serve: install  ## the review web UI on http://127.0.0.1:8000
 	$(BIN)/callqa serve

@@ -21,13 +21,13 @@ def test_example_sidecar_gives_every_recording_its_metadata() -> None:
     found = {d.source.name: d for d in discover(str(EXAMPLES), "Asia/Shanghai")}
     assert len(found) >= 6
     assert all(d.error is None for d in found.values()), [d.error for d in found.values()]
-    threat = found["en_call_arrest_threat.wav"].metadata
+    threat = found["en01_arrest_threat.opus"].metadata
     assert threat is not None
-    assert (threat.call_id, threat.agent_id, threat.direction) == ("EN-0001", "A201", "outbound")
+    assert (threat.call_id, threat.agent_id, threat.direction) == ("EN-01", "A301", "outbound")
     assert threat.started_at == "2026-11-27T09:45:00-05:00"
-    right = found["zh_call_03.wav"].metadata
+    assert threat.extra["answered"] is True and threat.extra["team"] == "US collections"  # typed JSON sidecar
+    right = found["zh04_compliant_inbound.opus"].metadata
     assert right is not None and right.channels == {"agent": 1, "customer": 0}
-    assert found["zh_call_05.wav"].metadata.channels is None  # type: ignore[union-attr]
 
 
 def test_naive_start_time_is_read_in_the_site_time_zone() -> None:

@@ -70,9 +70,9 @@ def test_nightly_through_prefect_flags_the_threat_and_survives_a_corrupt_file(
         prefect_server: str, flow_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     inbox = tmp_path / "inbox"
     short_calls(inbox, 1)
-    shutil.copy(EXAMPLES / "en_call_arrest_threat.wav", inbox)
+    shutil.copy(EXAMPLES / "en01_arrest_threat.opus", inbox)
     with (inbox / "metadata.csv").open("a", encoding="utf-8") as fh:
-        fh.write("en_call_arrest_threat.wav,EN-0001,A201,D6001,2026-11-27T09:45:00-05:00,outbound,agent_left\n")
+        fh.write("en01_arrest_threat.opus,EN-0001,A201,D6001,2026-11-27T09:45:00-05:00,outbound,agent_left\n")
     (inbox / "zz_broken.mp3").write_bytes(b"ID3" + b"\x00" * 400)
 
     summary = run_nightly(flow_settings, str(inbox))
