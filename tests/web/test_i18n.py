@@ -127,6 +127,7 @@ def test_a_users_choice_is_kept_and_pages_show_rule_titles_and_local_times(
     assert response.status_code == 303 and response.headers["location"] == "/queue"
     queue_page = client.get("/queue", headers=english).text  # the stored choice wins over the browser
     assert "审核队列" in queue_page and 'lang="zh-CN"' in queue_page
+    assert ">\n      我的 <span" in queue_page and "已申诉" in queue_page  # the status tabs too
     assert "+08:00" in queue_page and " UTC" not in queue_page
     page = client.get("/calls/call-0009", headers=english).text
     assert "暴力或人身威胁" in page and "暴力威胁" in page  # the pack's title and the category's name
