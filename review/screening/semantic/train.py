@@ -9,8 +9,8 @@ none), so neither noise nor the presence of a previous turn tells a category.
 Per category a logistic regression is fitted one-vs-rest. Categories that overlap
 (a threat to tell the family is also a threat) do not serve as each other's
 negatives. The threshold is the one that maximises F-beta (beta 0.7, leaning to
-precision) on out-of-fold scores, the folds grouped so that an utterance and its
-augmented copies are never split.
+precision, each false alarm counted NEGATIVE_WEIGHT times) on out-of-fold scores, the
+folds grouped so that an utterance and its augmented copies are never split.
 """
 
 from __future__ import annotations
