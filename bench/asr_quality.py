@@ -1,10 +1,16 @@
 """Quality bench: per dialect CER (Chinese) / WER (English) and language-ID accuracy, plain
-faster-whisper defaults beside this transcriber's defaults, on the shared clips.
+faster-whisper defaults beside this transcriber's defaults, on the shared clips, wideband and
+again as telephone audio (8 kHz, 300-3400 Hz band-pass, G.711 mu-law).
 
     python bench/asr_quality.py [--manifest ../shared/audio/manifest.jsonl] [--out bench/results/asr_quality.json]
+        [--systems plain,callqa,callqa_int8,callqa_float32] [--bands wideband,telephone]
 
-"plain" is ``faster_whisper.WhisperModel(<base>).transcribe(path)`` with every library default
-(language detection, beam 5, conditioning on previous text, no VAD); "callqa" is
+"callqa" runs the embedded defaults, so its compute type is ``auto`` (int8 with AVX-512 VNNI,
+float32 elsewhere); "callqa_int8" and "callqa_float32" force one. The JSON records the CPU's
+flags and what ``auto`` chose, because the int8 figures depend on them.
+
+"plain" is ``faster_whisper.WhisperModel(<base>, cpu_threads=1).transcribe(path)`` with every other
+library default (language detection, beam 5, conditioning on previous text, no VAD); "callqa" is
 ``transcriber.Transcriber`` with the embedded defaults (no call metadata, so the language is
 detected too). Both sides run the same base model from the model store.
 """
@@ -25,6 +31,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -36,10 +44,27 @@ from transcriber.normalize import to_simplified  # noqa: E402
 DEFAULT_MANIFEST = ROOT.parent / "shared" / "audio" / "manifest.jsonl"
 
 
+def telephone(source: Path, target: Path) -> Path:
+    """The clip as a phone line carries it: 8 kHz, 300-3400 Hz band-pass, G.711 mu-law."""
+    from scipy.signal import butter, resample_poly, sosfilt
+
+    from transcriber.audio import decode, write_wav
+
+    audio = decode(source).mean(axis=0)  # (channels, samples) at 16 kHz -> mono
+    narrow = resample_poly(audio, 1, 2)
+    narrow = sosfilt(butter(4, (300.0, 3400.0), btype="bandpass", fs=8000, output="sos"), narrow)
+    mu = 255.0
+    x = np.clip(narrow, -1.0, 1.0)
+    code = np.round(np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu) * 127.0) / 127.0
+    return write_wav(target, np.sign(code) * np.expm1(np.abs(code) * np.log1p(mu)) / mu, 8000)
+
+
 def plain_faster_whisper(model_dir: Path) -> Any:
     from faster_whisper import WhisperModel
 
-    model = WhisperModel(str(model_dir))
+    # one thread, as each of callqa's decodes: threads change the speed, not the text, and the
+    # library's default (four) crawls on two busy cores
+    model = WhisperModel(str(model_dir), cpu_threads=1)
 
     def run(path: Path) -> tuple[str, str]:
         segments, info = model.transcribe(str(path))
@@ -98,7 +123,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "asr_quality.json")
-    parser.add_argument("--systems", default="plain,callqa", help="comma list of plain, callqa, callqa_float32")
+    parser.add_argument("--systems", default="plain,callqa,callqa_int8,callqa_float32",
+                        help="comma list of plain, callqa, callqa_int8, callqa_float32")
+    parser.add_argument("--bands", default="wideband,telephone", help="comma list of wideband, telephone")
     parser.add_argument("--beam-size", type=int, default=None, help="override the callqa beam size")
     parser.add_argument("--patience", type=float, default=None, help="override the callqa beam-search patience")
     parser.add_argument("--compute-type", default=None, help="override the callqa compute type (int8, float32)")
@@ -129,14 +156,23 @@ def main() -> None:
     cache = Path(os.environ.get("CALLQA_HOME", tempfile.mkdtemp(prefix="callqa-bench-"))) / "models"
     model_dir = resolve_model(settings.model, settings, cache)
     float32 = dataclasses.replace(settings, compute_type="float32")
+    int8 = dataclasses.replace(settings, compute_type="int8")
     systems = {
         "plain": lambda: plain_faster_whisper(model_dir),
         "callqa": lambda: callqa_defaults(cache, settings),
-        # the same pipeline unquantised: int8 costs base a few characters (see the report)
+        # the same pipeline with one compute type forced: what "auto" chooses between
+        "callqa_int8": lambda: callqa_defaults(cache, int8),
         "callqa_float32": lambda: callqa_defaults(cache, float32),
     }
+    from transcriber.backends.faster import VNNI_FLAGS, choose_compute_type, cpu_flags, planned_cpu_isa
+
+    bands = [b for b in args.bands.split(",") if b in ("wideband", "telephone")]
+    phone_dir = Path(tempfile.mkdtemp(prefix="asr-quality-phone-"))
     results: dict[str, Any] = {"clips": [], "settings": asdict(settings), "host": platform.node(),
-                               "cpus": len(os.sched_getaffinity(0))}  # fmt: skip
+                               "cpus": len(os.sched_getaffinity(0)), "bands": bands,
+                               "cpu": {"avx512_vnni": VNNI_FLAGS <= cpu_flags(), "avx2": "avx2" in cpu_flags(),
+                                       "isa": planned_cpu_isa(settings.cpu_isa) or "ctranslate2 default",
+                                       "auto_compute_type": choose_compute_type("auto", settings.cpu_isa)}}  # fmt: skip
     per_system: dict[str, list[dict[str, Any]]] = {}
     running = [name for name in args.systems.split(",") if name in systems]
     for earlier_path in args.reuse:
@@ -160,31 +196,39 @@ def main() -> None:
     for name in running:
         run = systems[name]()
         rows = []
-        for clip in clips:
-            path = args.manifest.parent / clip["file"]
-            started = time.perf_counter()
-            text, language = run(path)
-            seconds = time.perf_counter() - started
-            edits, units = error_rate(clip["language"], clip["text"], text)
-            rows.append({"file": clip["file"], "dialect": clip["dialect"], "duration_s": clip["duration_s"],
-                         "edits": edits, "ref_units": units, "language": language,
-                         "language_ok": language == clip["language"], "seconds": round(seconds, 2),
-                         "text": to_simplified(text).strip()})  # fmt: skip
-            print(f"{name:7s} {clip['file']:42s} {edits / max(units, 1):6.3f} {language:4s} {seconds:5.1f}s", flush=True)
+        for band in bands:
+            for clip in clips:
+                path = args.manifest.parent / clip["file"]
+                if band == "telephone":
+                    path = telephone(path, phone_dir / (Path(clip["file"]).stem + ".wav"))
+                started = time.perf_counter()
+                text, language = run(path)
+                seconds = time.perf_counter() - started
+                edits, units = error_rate(clip["language"], clip["text"], text)
+                rows.append({"file": clip["file"], "band": band, "dialect": clip["dialect"],
+                             "duration_s": clip["duration_s"], "edits": edits, "ref_units": units,
+                             "language": language, "language_ok": language == clip["language"],
+                             "seconds": round(seconds, 2), "text": to_simplified(text).strip()})  # fmt: skip
+                print(f"{name:7s} {band:9s} {clip['file']:42s} {edits / max(units, 1):6.3f} {language:4s} "
+                      f"{seconds:5.1f}s", flush=True)
         per_system[name] = rows
         if args.child is not None:
             args.child.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
             return
     results["clips"] = {name: per_system[name] for name in systems if name in per_system}
-    results["summary"] = {name: score(rows) for name, rows in per_system.items()}
     shown = [name for name in systems if name in per_system]
-    print("\n" + _row(("dialect", "metric", *shown, *(f"lid_{n}" for n in shown), *(f"s_{n}" for n in shown))))
-    dialects = sorted({c["dialect"] for c in clips})
-    for d in dialects:
-        metric = "wer" if d == "english" else "cer"
-        cells = [results["summary"].get(s, {}).get(d, {}) for s in shown]
-        print(_row((d, metric, *(c.get(metric, "-") for c in cells),
-                    *(c.get("language_id_accuracy", "-") for c in cells), *(c.get("wall_s", "-") for c in cells))))  # fmt: skip
+    for band in bands:
+        # "summary" stays the wideband figures (earlier results files have only those)
+        key = "summary" if band == "wideband" else f"summary_{band}"
+        results[key] = {name: score([r for r in rows if r.get("band", "wideband") == band])
+                        for name, rows in per_system.items()}
+        print(f"\n{band}\n" + _row(("dialect", "metric", *shown, *(f"lid_{n}" for n in shown),
+                                       *(f"s_{n}" for n in shown))))
+        for d in sorted({c["dialect"] for c in clips}):
+            metric = "wer" if d == "english" else "cer"
+            cells = [results[key].get(s, {}).get(d, {}) for s in shown]
+            print(_row((d, metric, *(c.get(metric, "-") for c in cells),
+                        *(c.get("language_id_accuracy", "-") for c in cells), *(c.get("wall_s", "-") for c in cells))))  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"\nwrote {args.out}")
