@@ -151,16 +151,16 @@ def test_demo_check_names_what_went_wrong() -> None:
     from flows.nightly import Failure, NightSummary
 
     summary = NightSummary(inbox="x", runner="threads x1")
-    good = [DemoCall("EN-0001", "threat.wav", "screened", "en", True, ["us.legal.false_consequence"], "flagged"),
+    good = [DemoCall("EN-01", "en01.opus", "screened", "en", True, ["us.legal.false_consequence"], "flagged"),
             DemoCall("ZH-0001", "zh.wav", "screened", "zh", True, [], "")]
     assert check(good, summary) == []
-    bad = [DemoCall("EN-0001", "threat.wav", "screened", "en", True, [], ""),
+    bad = [DemoCall("EN-01", "en01.opus", "screened", "en", True, [], ""),
            DemoCall("ZH-0001", "zh.wav", "failed", "", False)]
     summary.failures.append(Failure("zh.wav", "not audio", None))
     problems = check(bad, summary)
     assert any("zh.wav: not transcribed" in p for p in problems)
     assert any("zh.wav failed: not audio" in p for p in problems)
-    assert any("arrest threat was not flagged" in p for p in problems)
+    assert any("en01.opus: its threats were not flagged and queued" in p for p in problems)
 
 
 def test_automatic_concurrency_is_one_per_core_shared_by_local_workers(
