@@ -345,7 +345,7 @@ def _matcher(c: _Compiled) -> tuple[PhraseMatcher, set[int], set[int], list[set[
 
 
 def _flagged(c: _Compiled, call: CallText, meta: Mapping[str, Any], this_call: CallHistory) -> list[FindingResult]:
-    from review.screening.match import hit_counts
+    from review.screening.match import hit_counts, role_ok
 
     p, rule = c.rule.params, c.rule
     if p["outbound_only"] and not this_call.outbound:
@@ -358,10 +358,10 @@ def _flagged(c: _Compiled, call: CallText, meta: Mapping[str, Any], this_call: C
     matcher, main, exclude, groups = _matcher(c)
     hits = matcher.find(call)
     if p["absent"]:
-        if meta.get("answered") is False or not any(_role_ok(rule.applies_to, r) for r in call.roles):
+        if meta.get("answered") is False or not any(role_ok(rule.applies_to, r) for r in call.roles):
             return []
         missing = [" / ".join(words[:3]) for words, group in zip(p["absent"], groups, strict=True)
-                   if not any(h.phrase in group and _role_ok(rule.applies_to, call.roles[h.segment])
+                   if not any(h.phrase in group and role_ok(rule.applies_to, call.roles[h.segment])
                               and hit_counts(call, h, rule.negation) for h in hits)]
         if not missing:
             return []
@@ -369,19 +369,17 @@ def _flagged(c: _Compiled, call: CallText, meta: Mapping[str, Any], this_call: C
     return _said(c, call, hits, main, exclude, hit_counts)
 
 
-def _role_ok(wanted: str, role: str) -> bool:
-    return wanted == "either" or role == wanted or role == "unknown"
-
-
 def _said(c: _Compiled, call: CallText, hits: list[PhraseHit], main: set[int], exclude: set[int],
           hit_counts: Callable[..., bool], segments: set[int] | None = None) -> list[FindingResult]:
+    from review.screening.match import role_ok
+
     rule = c.rule
     excluded = {h.segment for h in hits if h.phrase in exclude}
     findings, flagged = [], set()
     for hit in sorted((h for h in hits if h.phrase in main), key=lambda h: (h.segment, h.start)):
         if hit.segment in flagged or hit.segment in excluded or (segments is not None and hit.segment not in segments):
             continue
-        if _role_ok(rule.applies_to, call.roles[hit.segment]) and hit_counts(call, hit, rule.negation):
+        if role_ok(rule.applies_to, call.roles[hit.segment]) and hit_counts(call, hit, rule.negation):
             flagged.add(hit.segment)
             findings.append(_hit(c, call, hit))
     return findings
@@ -392,7 +390,7 @@ def _guarded_proximity(c: _Compiled, call: CallText, meta: Mapping[str, Any],
     """A ``then`` phrase (the rule's role) within N segments after a ``first`` phrase, unless
     an ``unless_said`` phrase was said anywhere in the call (I'm his wife) or the metadata
     says otherwise (``unless``)."""
-    from review.screening.match import hit_counts
+    from review.screening.match import hit_counts, role_ok
 
     p = c.rule.params
     if p["outbound_only"] and not this_call.outbound:
@@ -404,10 +402,10 @@ def _guarded_proximity(c: _Compiled, call: CallText, meta: Mapping[str, Any],
     if p.get("unless_said"):
         # no negation check: "he's not here, this is his wife" must lift the rule whatever came before
         role = p["unless_said"][0]
-        if any(h.phrase in groups[1] and _role_ok(role, call.roles[h.segment]) for h in hits):
+        if any(h.phrase in groups[1] and role_ok(role, call.roles[h.segment]) for h in hits):
             return []
     first_role = p["first"][0]
-    firsts = {h.segment for h in hits if h.phrase in groups[0] and _role_ok(first_role, call.roles[h.segment])}
+    firsts = {h.segment for h in hits if h.phrase in groups[0] and role_ok(first_role, call.roles[h.segment])}
     if not firsts:
         return []
     near = {seg for f in firsts for seg in range(f + 1, f + 1 + p["within_segments"])}

@@ -14,7 +14,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from review.screening import conditions
 from review.screening.findings import FindingResult, ScreenResult
 from review.screening.history import CallHistory
-from review.screening.match import CallText, PhraseHit, PhraseMatcher, evidence_span, hit_counts, word_times
+from review.screening.match import (
+    CallText,
+    PhraseHit,
+    PhraseMatcher,
+    evidence_span,
+    hit_counts,
+    role_ok,
+    word_times,
+)
 from review.screening.normalize import SEPARATOR
 from review.screening.required import part_said
 from review.screening.rules import Rule, RulePack
@@ -33,11 +41,6 @@ class _Compiled:
     # phrases of which at least one must be in the call for the rule to find anything (empty: none needed)
     trigger: frozenset[int] = frozenset()
     gate: set[int] = field(default_factory=set)  # semantic `after` / required `unless` phrases
-
-
-def _role_ok(wanted: str, role: str) -> bool:
-    # mono recordings give "unknown": every rule applies, better one finding too many than a miss
-    return wanted == "either" or role == wanted or role == "unknown"
 
 
 class Screener:
@@ -94,7 +97,7 @@ class Screener:
             findings: list[FindingResult] = []
             for c in compiled:
                 if c.rule.type == "semantic":
-                    found = semantic_findings(c.rule, call, scored)
+                    found = semantic_findings(c.rule, call, scored, self._semantic)
                     if "after" in c.rule.params and found:
                         gates = _hits(call, by_phrase, c.gate, c.rule.params["after"].role)
                         first = min((h.segment for h in gates), default=None)
@@ -129,7 +132,7 @@ def _hit_finding(c: _Compiled, call: CallText, hit: PhraseHit) -> FindingResult:
 
 
 def _hits(call: CallText, by_phrase: dict[int, list[PhraseHit]], phrases: set[int], role: str) -> list[PhraseHit]:
-    found = [h for p in phrases & by_phrase.keys() for h in by_phrase[p] if _role_ok(role, call.roles[h.segment])]
+    found = [h for p in phrases & by_phrase.keys() for h in by_phrase[p] if role_ok(role, call.roles[h.segment])]
     found.sort(key=lambda h: (h.segment, h.start))
     return found
 
@@ -166,7 +169,7 @@ def _keyword(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]
     rule, mode = c.rule, c.rule.params["match"]
     hits = _hits(call, by_phrase, c.main, rule.applies_to)
     if mode == "none":
-        if hits or not any(_role_ok(rule.applies_to, r) for r in call.roles):
+        if hits or not any(role_ok(rule.applies_to, r) for r in call.roles):
             return []
         return [_finding(c, None, None, f"none of: {', '.join(rule.params['phrases'][:4])}", 0.0, 0.0)]
     excluded = {h.segment for p in c.exclude for h in by_phrase.get(p, ())}
@@ -190,7 +193,7 @@ def _regex(c: _Compiled, call: CallText) -> list[FindingResult]:
         if SEPARATOR in m.group(0) or m.end() == m.start():
             continue
         seg = call.segment_at(m.start())
-        if seg in flagged or not _role_ok(rule.applies_to, call.roles[seg]):
+        if seg in flagged or not role_ok(rule.applies_to, call.roles[seg]):
             continue
         if exclude is not None and exclude.search(call.norm[seg]):
             continue
@@ -233,15 +236,15 @@ def _required(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]
               meta: Mapping[str, Any]) -> list[FindingResult]:
     rule = c.rule
     window = float(rule.params["window_seconds"])
-    if meta.get("answered") is False or not any(_role_ok(rule.applies_to, r) for r in call.roles):
+    if meta.get("answered") is False or not any(role_ok(rule.applies_to, r) for r in call.roles):
         return []  # no conversation, nothing the agent had to say
     if c.gate and _hits(call, by_phrase, c.gate, rule.params["unless"].role):
         return []  # e.g. a location call with a third party: the disclosure must not be made at all
     missing = []
     keys, starts, roles, role = by_phrase.keys(), call.starts, call.roles, rule.applies_to
-    opening = [i for i, start in enumerate(starts) if start < window and _role_ok(role, roles[i])]
+    opening = [i for i, start in enumerate(starts) if start < window and role_ok(role, roles[i])]
     for group, part in zip(c.groups, rule.params["groups"], strict=True):
-        if not any(starts[h.segment] < window and _role_ok(role, roles[h.segment])
+        if not any(starts[h.segment] < window and role_ok(role, roles[h.segment])
                    for p in group & keys for h in by_phrase[p]) and not part_said(part, call, opening, meta):
             missing.append(part.label)
     if not missing:

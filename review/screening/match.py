@@ -81,6 +81,13 @@ class CallText:
         return bisect_right(self.offsets, offset) - 1
 
 
+def role_ok(wanted: str, role: str) -> bool:
+    """Whether a segment said by ``role`` is one a rule for ``wanted`` listens to.
+
+    Mono recordings give "unknown": every rule applies, better one finding too many than a miss."""
+    return wanted == "either" or role == wanted or role == "unknown"
+
+
 _LATIN_LETTER = re.compile("[A-Za-z]")
 
 
@@ -359,8 +366,8 @@ def hit_counts(call: CallText, hit: PhraseHit, negation: bool) -> bool:
     if not negation:
         return True
     raw = call.raw[hit.segment]
-    span = evidence_span(call, hit)
     # the whole-segment check is cheap and rules out most hits; the clause check has the last word
-    if is_negated(call.norm[hit.segment], hit.start, call.cjk) and negated_in_clause(raw, span, call.cjk):
+    if is_negated(call.norm[hit.segment], hit.start, call.cjk) \
+            and negated_in_clause(raw, evidence_span(call, hit), call.cjk):
         return False
-    return not (_ANY_QUOTE.search(raw) and is_quoted(raw, span))
+    return not (_ANY_QUOTE.search(raw) and is_quoted(raw, evidence_span(call, hit)))

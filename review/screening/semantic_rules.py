@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from review.screening.findings import FindingResult
-from review.screening.match import CallText, word_times
+from review.screening.match import CallText, role_ok, word_times
 from review.screening.rules import Rule, RulePack
 from review.screening.semantic.heads import Heads, load_heads
 from review.screening.semantic.stage import SemanticHit, score_call
@@ -39,14 +39,16 @@ def _head(rule: Rule) -> str:
 
 @dataclass
 class SemanticPlan:
-    """What to score per heads file: {category: (role, lowest threshold)}."""
+    """What to score per heads file: {category: (role, lowest threshold)}, and the heads themselves
+    (read once when the screener is built, not once per call)."""
 
     wanted: dict[Path, dict[str, tuple[str, float]]] = field(default_factory=dict)
+    heads: dict[Path, Heads] = field(default_factory=dict)
 
     def score(self, call: CallText) -> dict[Path, list[SemanticHit]]:
         if not self.wanted or not call.raw:
             return {}
-        return {path: score_call(load_heads(path), call.raw, call.roles, wanted)
+        return {path: score_call(self.heads[path], call.raw, call.roles, wanted)
                 for path, wanted in self.wanted.items()}
 
 
@@ -57,7 +59,7 @@ def semantic_plan(packs: Sequence[RulePack]) -> SemanticPlan:
             if rule.type != "semantic":
                 continue
             path = Path(rule.params["heads_path"])
-            heads = load_heads(path)
+            heads = plan.heads.setdefault(path, load_heads(path))
             wanted = plan.wanted.setdefault(path, {})
             role, threshold = rule.applies_to, _threshold(rule, heads)
             if _head(rule) in wanted:
@@ -68,18 +70,15 @@ def semantic_plan(packs: Sequence[RulePack]) -> SemanticPlan:
     return plan
 
 
-def _role_ok(wanted: str, role: str) -> bool:
-    return wanted == "either" or role == wanted or role == "unknown"
-
-
-def semantic_findings(rule: Rule, call: CallText, scored: dict[Path, list[SemanticHit]]) -> list[FindingResult]:
+def semantic_findings(rule: Rule, call: CallText, scored: dict[Path, list[SemanticHit]],
+                      plan: SemanticPlan) -> list[FindingResult]:
     path = Path(rule.params["heads_path"])
-    heads = load_heads(path)
+    heads = plan.heads[path]
     threshold, head = _threshold(rule, heads), _head(rule)
     model = f"{heads.meta.get('encoder', '')}; {heads.version}"
     findings = []
     for hit in scored.get(path, []):
-        if hit.category != head or hit.score < threshold or not _role_ok(rule.applies_to, call.roles[hit.segment]):
+        if hit.category != head or hit.score < threshold or not role_ok(rule.applies_to, call.roles[hit.segment]):
             continue
         start, end = call.starts[hit.segment], call.ends[hit.segment]
         timed = word_times(call, hit.segment, hit.span)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from review.screening.clauses import Span, clauses, sentences
+from review.screening.match import role_ok
 from review.screening.normalize import HAN
 from review.screening.semantic import encoder
 from review.screening.semantic.denial import without_denials
@@ -41,10 +42,6 @@ class _Unit:
     segment: int
     span: Span
     whole: bool
-
-
-def _role_ok(wanted: str, role: str) -> bool:
-    return wanted == "either" or role == wanted or role == "unknown"
 
 
 def _context(raws: list[str], roles: list[str], segment: int) -> str:
@@ -77,7 +74,7 @@ def score_call(heads: Heads, raws: list[str], roles: list[str],
                wanted: dict[str, tuple[str, float]]) -> list[SemanticHit]:
     """Hits for the categories in ``wanted`` ({category: (role, threshold)})."""
     roles_needed = {role for role, _ in wanted.values()}
-    units = [u for seg, raw in enumerate(raws) if raw.strip() and any(_role_ok(r, roles[seg]) for r in roles_needed)
+    units = [u for seg, raw in enumerate(raws) if raw.strip() and any(role_ok(r, roles[seg]) for r in roles_needed)
              for u in _units(raw, seg)]
     if not units:
         return []
@@ -102,7 +99,7 @@ def score_call(heads: Heads, raws: list[str], roles: list[str],
         column = probs[:, heads.index(category)]
         best: dict[int, int] = {}
         for i, unit in enumerate(units):
-            if column[i] < threshold or not _role_ok(role, roles[unit.segment]):
+            if column[i] < threshold or not role_ok(role, roles[unit.segment]):
                 continue
             held = best.get(unit.segment)
             if held is None or _better(units[i], column[i], units[held], column[held]):
@@ -154,12 +151,12 @@ def _rescore_denials(heads: Heads, units: list[_Unit], texts: list[str], context
         kept = without_denials(texts[i])
         if kept is None:
             continue
-        if not kept or not _long_enough(" ".join(texts[i][k.start:k.end] for k in kept)):
+        rest = " ".join(texts[i][k.start:k.end] for k in kept)
+        if not kept or not _long_enough(rest):
             probs[i] = 0.0
             continue
         base = units[i].span.start
-        again.append((i, " ".join(texts[i][k.start:k.end] for k in kept),
-                      Span(base + kept[0].start, base + kept[-1].end)))
+        again.append((i, rest, Span(base + kept[0].start, base + kept[-1].end)))
     if not again:
         return
     new_emb = encoder.encode([text for _, text, _ in again])
