@@ -347,7 +347,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds the reviewers run")
     parser.add_argument("--pg-workers", type=int, default=20, help="reviewer processes on PostgreSQL")
     parser.add_argument("--sqlite-workers", type=int, default=4, help="reviewer processes on SQLite")
-    parser.add_argument("--backends", default="postgresql,sqlite", help="comma list: postgresql, sqlite")
+    parser.add_argument("--backends", default=None, help="comma list: postgresql, sqlite (default: both; "
+                        "postgresql alone with --paced)")
     parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL server (a scratch schema is made and dropped)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "queue_load.json")
     parser.add_argument("--paced", action="store_true", help="paced mode on PostgreSQL: --reviewers each claim "
@@ -366,7 +367,13 @@ def main() -> None:
     paced = Paced(args.period, args.processes, args.pool) if args.paced else None
     suffix = ("_paced" if paced else "") + ("_no_audit" if args.no_audit else "") + \
         ("_python_chain" if args.python_chain else "")
-    for name in [b.strip() for b in args.backends.split(",") if b.strip()]:
+    names = [b.strip() for b in (args.backends or ("postgresql" if paced else "postgresql,sqlite")).split(",")
+             if b.strip()]
+    # checked before anything runs, so a bad combination never throws away a finished run
+    for name in names:
+        if name not in ("postgresql", "sqlite") or (name == "sqlite" and paced is not None):
+            parser.error(f"backend {name!r} is not benched in this mode; use postgresql (paced) or sqlite")
+    for name in names:
         if name == "postgresql":
             schema = f"bench_{uuid.uuid4().hex[:10]}"
             admin = create_engine(args.pg_url)
@@ -386,8 +393,6 @@ def main() -> None:
                 url = f"sqlite:///{Path(tmp) / 'queue_load.db'}"
                 results[name + suffix] = run_backend(name, url, None, args.items, args.sqlite_workers, args.duration,
                                                      audit_on=not args.no_audit)
-        else:
-            parser.error(f"backend {name!r} is not benched in this mode; use postgresql (paced) or sqlite")
         print(json.dumps(results[name + suffix], indent=1), flush=True)
     results["machine"] = {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 1),
                           "python": platform.python_version(),
