@@ -78,3 +78,7 @@ class IngestConflictError(CallQAError):
 
 class IngestError(CallQAError):
     """A recording or its metadata sidecar cannot be ingested (bad row, unreadable inbox, id clash)."""
+
+
+class ScorecardError(CallQAError):
+    """A scorecard answer or adjustment cannot be stored: no reason for an adjustment, an unknown item or value."""

@@ -10,7 +10,8 @@ Kinds in use: ingested, transcribed, screened, failed, enqueued, claimed,
 released, lease_expired, verdict, submitted, second_review,
 supervisor_decision, overdue, appeal, ruling, sampling_draw, pii_unmask,
 export, rule_pack_change, retention_recording_deleted, retention_files_deleted,
-retention_failed, retention_transcript_stripped, retention_transcript_anonymised.
+retention_failed, retention_transcript_stripped, retention_transcript_anonymised, scorecard_answer
+(a scorecard item answered, adjusted with its reason, or cleared: review.scorecard_store).
 """
 
 from __future__ import annotations

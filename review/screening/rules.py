@@ -10,13 +10,16 @@ import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from callqa.errors import CallQAError, RulePackError
 from review.screening.conditions import TYPES as CONDITION_TYPES
 from review.screening.conditions import check_params as check_condition_params
+
+if TYPE_CHECKING:
+    from review.screening.scorecards import Scorecard
 
 CATEGORIES = (
     "threat_violence",
@@ -109,6 +112,7 @@ class RulePack:
     timezone: str
     rules: list[Rule]
     path: Path
+    scorecard: Scorecard | None = None  # the pack's 质检评分表, if it defines one (review.screening.scorecards)
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -399,11 +403,16 @@ def parse_pack(text: str, path: Path) -> RulePack:
     semantic = _load_semantic(rules, where, path)
     if semantic:  # a retrained corpus changes what the pack finds: the version says so
         version = f"{version}+{semantic}"
+    scorecard = None
+    if data.get("scorecard") is not None:
+        from review.screening.scorecards import parse_scorecard
+
+        scorecard = parse_scorecard(data["scorecard"], rules, where.fail, _key_line(data, "scorecard", 1))
     return RulePack(
         name=str(data["name"]).strip(), version=version,
         description=str(data.get("description", "")).strip(),
         languages=tuple(str(lang) for lang in languages), timezone=str(data.get("timezone", "UTC")),
-        rules=rules, path=path,
+        rules=rules, path=path, scorecard=scorecard,
     )
 
 

@@ -268,3 +268,23 @@ class SigninFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(128))  # "user:<name>" or "addr:<address>"
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ScorecardAnswer(Base):
+    """A reviewer's answer to a scorecard item (``reviewer: true``) or an adjustment of a rule-tied item.
+
+    One row per review item and scorecard item: answering again replaces the row (the audit trail keeps
+    every version, as for verdicts). ``kind`` says which: an adjustment always carries its reason."""
+
+    __tablename__ = "scorecard_answers"
+    __table_args__ = (UniqueConstraint("item_id", "score_item", name="uq_scorecard_answer_item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    pack: Mapped[str] = mapped_column(String(64))  # whose scorecard the item id belongs to
+    score_item: Mapped[str] = mapped_column(String(64))  # the scorecard item's id in the pack
+    kind: Mapped[str] = mapped_column(String(16))  # answer | adjustment
+    value: Mapped[str] = mapped_column(String(8))  # pass | fail | na
+    reason: Mapped[str] = mapped_column(Text, default="")
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
