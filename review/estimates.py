@@ -99,25 +99,29 @@ def _outcomes(session: Session, call_ids: list[str]) -> dict[str, str | None]:
     return {i.call_id: item_outcome(i, verdicts.get(i.id, [])) for i in items}
 
 
-def _in_period(since: datetime, until: datetime) -> Any:
+def _in_period(since: datetime, until: datetime, scope: Any = None) -> Any:
+    """Calls of the period; ``scope`` (an SQL condition on Call, e.g. a team) narrows them."""
     when = call_time()
-    return (when >= as_utc(since)) & (when < as_utc(until))
+    cond = (when >= as_utc(since)) & (when < as_utc(until))
+    return cond if scope is None else cond & scope
 
 
-def _flagged_stratum(session: Session, since: datetime, until: datetime) -> Stratum:
+def _flagged_stratum(session: Session, since: datetime, until: datetime, scope: Any = None) -> Stratum:
     flagged = list(session.execute(
-        select(Call.id).where(_in_period(since, until)).where(has_current_findings())
+        select(Call.id).where(_in_period(since, until, scope)).where(has_current_findings())
     ).scalars())
     outcomes = _outcomes(session, flagged)
     decided = [o for o in outcomes.values() if o is not None]
     return Stratum(len(flagged), len(decided), sum(1 for o in decided if o == "violation"))
 
 
-def _sample_strata(session: Session, since: datetime, until: datetime) -> list[Stratum]:
+def _sample_strata(session: Session, since: datetime, until: datetime, scope: Any = None) -> list[Stratum]:
     strata_ids: list[tuple[int, list[str]]] = []
     for draw in draws_between(session, since, until):
         for info in draw.sample.get("strata", {}).values():
             strata_ids.append((int(info["N"]), list(info.get("call_ids", []))))
+    if scope is not None:
+        strata_ids = _scoped_strata(session, strata_ids, scope)
     outcomes = _outcomes(session, [cid for _, ids in strata_ids for cid in ids])
     strata: list[Stratum] = []
     for population, ids in strata_ids:
@@ -126,8 +130,25 @@ def _sample_strata(session: Session, since: datetime, until: datetime) -> list[S
     return strata
 
 
-def _rules(session: Session, since: datetime, until: datetime) -> list[RuleTally]:
-    findings = list(session.execute(current_findings_stmt().where(_in_period(since, until))).scalars())
+def _scoped_strata(session: Session, strata_ids: list[tuple[int, list[str]]],
+                   scope: Any) -> list[tuple[int, list[str]]]:
+    """Each stratum's sampled calls inside the scope, its population scaled by the share of its sample
+    inside (the draw keeps each stratum's size, not who is in it; a simple random sample's share
+    estimates the population's). Strata with no sampled call in scope drop out."""
+    every = [cid for _, ids in strata_ids for cid in ids]
+    inside: set[str] = set()
+    for start in range(0, len(every), 500):
+        inside.update(session.execute(select(Call.id).where(Call.id.in_(every[start:start + 500]), scope)).scalars())
+    out = []
+    for population, ids in strata_ids:
+        kept = [cid for cid in ids if cid in inside]
+        if kept:
+            out.append((max(len(kept), round(population * len(kept) / len(ids))), kept))
+    return out
+
+
+def _rules(session: Session, since: datetime, until: datetime, scope: Any = None) -> list[RuleTally]:
+    findings = list(session.execute(current_findings_stmt().where(_in_period(since, until, scope))).scalars())
     by_finding: dict[int, list[Verdict]] = defaultdict(list)
     ids = [f.id for f in findings]
     for start in range(0, len(ids), 500):
@@ -147,7 +168,8 @@ def _rules(session: Session, since: datetime, until: datetime) -> list[RuleTally
     return sorted(tallies.values(), key=lambda t: (-t.findings, t.rule_id))
 
 
-def _kappa(session: Session, since: datetime, until: datetime, confidence: float) -> tuple[Kappa, str | None]:
+def _kappa(session: Session, since: datetime, until: datetime, confidence: float,
+           scope: Any = None) -> tuple[Kappa, str | None]:
     """Cohen's kappa of first against second reviewer over every finding that has both verdicts.
 
     The pairs come from four eyes (confirmed critical findings, where the first label is always
@@ -156,7 +178,7 @@ def _kappa(session: Session, since: datetime, until: datetime, confidence: float
     rows = session.execute(
         select(Verdict).join(ReviewItem, ReviewItem.id == Verdict.item_id)
         .join(Call, Call.id == ReviewItem.call_id)
-        .where(_in_period(since, until), Verdict.stage.in_(("first", "second")))
+        .where(_in_period(since, until, scope), Verdict.stage.in_(("first", "second")))
     ).scalars()
     latest: dict[tuple[int, int | None, str], Verdict] = {}
     for v in rows:
@@ -183,16 +205,17 @@ def _kappa(session: Session, since: datetime, until: datetime, confidence: float
 
 
 def estimate(session: Session, since: datetime, until: datetime, *, confidence: float = 0.95,
-             method: Method = "wilson") -> Estimates:
-    """All the estimates of one period, from what is reviewed so far."""
+             method: Method = "wilson", scope: Any = None) -> Estimates:
+    """All the estimates of one period, from what is reviewed so far; ``scope`` (an SQL condition
+    on Call, such as ``Call.team == "t1"``) estimates for those calls only (the dashboard's filters)."""
     notes: list[str] = []
-    flagged = _flagged_stratum(session, since, until)
-    sample = _sample_strata(session, since, until)
+    flagged = _flagged_stratum(session, since, until, scope)
+    sample = _sample_strata(session, since, until, scope)
     miss = stratified_proportion(sample, confidence, method)
     unflagged_pop = sum(s.population for s in sample)
     unflagged_in_period = int(session.execute(
         select(func.count()).select_from(Call)
-        .where(_in_period(since, until), Call.status == "screened", ~has_current_findings())
+        .where(_in_period(since, until, scope), Call.status == "screened", ~has_current_findings())
     ).scalar_one())
     if miss.n == 0 and max(unflagged_pop, unflagged_in_period) > 0:
         # without one reviewed sample the unflagged calls' rate is unknown, not zero (nor the flagged rate)
@@ -206,13 +229,13 @@ def estimate(session: Session, since: datetime, until: datetime, *, confidence: 
     if unflagged_pop < unflagged_in_period:
         notes.append(f"sampling draws cover {unflagged_pop} of {unflagged_in_period} unflagged calls "
                      "in the period; the rest are not represented in the estimates")
-    rules = _rules(session, since, until)
+    rules = _rules(session, since, until, scope)
     precision = {t.rule_id: proportion(t.confirmed, t.confirmed + t.false_positive, confidence, method)
                  for t in rules}
     coverage = {"flagged_calls": flagged.population, "flagged_reviewed": flagged.n,
                 "unflagged_in_draws": unflagged_pop, "unflagged_in_period": unflagged_in_period,
                 "sample_reviewed": miss.n}
-    kappa, note = _kappa(session, since, until, confidence)
+    kappa, note = _kappa(session, since, until, confidence, scope)
     if note:
         notes.append(note)
     return Estimates(violation, miss, precision, kappa, rules, coverage, notes)

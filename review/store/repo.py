@@ -162,6 +162,9 @@ def save_transcript(session: Session, call_id: str, model_key: str, transcript: 
                      payload={"transcript_id": row.id, "model_key": model_key, "path": path,
                               "transcript_sha256": audit.sha256_json(row.document),
                               "segments": len(document.get("segments") or [])})
+        from review.search_index import index_transcript  # the search index follows the newest transcript
+
+        index_transcript(session, call_id, row.id, row.document)
     session.flush()
     return row, created
 

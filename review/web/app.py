@@ -184,12 +184,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         routes_admin,
         routes_api,
         routes_auth,
+        routes_dashboard,
         routes_media,
         routes_pages,
+        routes_search,
         routes_supervisor,
     )
 
-    for module in (routes_auth, routes_pages, routes_media, routes_supervisor, routes_admin, routes_api):
+    for module in (routes_auth, routes_pages, routes_media, routes_supervisor, routes_dashboard, routes_search,
+                   routes_admin, routes_api):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
     return app

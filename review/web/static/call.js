@@ -244,3 +244,15 @@
     }
   });
 })();
+
+// Opening at a moment: /calls/<id>#t=<seconds> (a search hit's link) seeks the player there once
+// the recording's length is known; the seek shows the line being spoken as any other seek does.
+(function () {
+  "use strict";
+  var player = document.getElementById("player");
+  var found = /(?:^#|&)t=([0-9]+(?:\.[0-9]+)?)/.exec(window.location.hash);
+  if (!player || !found) { return; }
+  var at = Number(found[1]);
+  function go() { player.currentTime = at; }
+  if (player.readyState >= 1) { go(); } else { player.addEventListener("loadedmetadata", go, { once: true }); }
+})();
