@@ -61,7 +61,8 @@ from review.store.repo import current_findings, insert_ignore
 # appeals and reading live in their own modules; this is the one import callers need
 __all__ = [
     "DEFAULT_LEASE_SECONDS", "DEFAULT_MAX_OPEN", "FINDING_DECISIONS", "REVIEW_ROLES", "RULINGS", "SAMPLE_DECISIONS",
-    "SUPERVISOR_ROLES", "ClaimFilters", "QueueStats", "appeal", "claim", "claim_next", "effective_decisions",
+    "SUPERVISOR_ROLES", "ClaimFilters", "QueueStats", "appeal", "claim", "claim_next", "disputed_findings",
+    "effective_decisions",
     "enqueue", "get_item", "held_by", "item_for_call", "list_items", "mark_overdue", "outcome_of",
     "record_sample_verdict", "record_verdict", "release", "release_expired", "rule_appeal", "second_review",
     "stats", "submit", "supervisor_decide", "verdicts_of",
@@ -412,6 +413,15 @@ def _critical_confirmed(session: Session, item: ReviewItem, verdicts: list[Verdi
     return [f for f in findings if f.id in confirmed and f.severity == "critical"]
 
 
+def disputed_findings(session: Session, item: ReviewItem, verdicts: list[Verdict] | None = None,
+                      findings: list[Finding] | None = None) -> list[Finding]:
+    """Confirmed critical findings the second reviewer did not confirm: what a supervisor settles.
+    (Those both reviewers confirmed stand as they are.)"""
+    verdicts = verdicts if verdicts is not None else verdicts_of(session, item.id)
+    second = {v.finding_id: v.decision for v in verdicts if v.stage == "second"}
+    return [f for f in _critical_confirmed(session, item, verdicts, findings) if second.get(f.id) != "confirmed"]
+
+
 # ---------------------------------------------------------------- submitting
 
 
@@ -491,8 +501,13 @@ def second_review(session: Session, item_id: int, user: User, *, agree: bool, re
 
 
 def supervisor_decide(session: Session, item_id: int, user: User, decisions: Mapping[int, str], *,
-                      reason_code: str = "", comment: str = "", now: datetime | None = None) -> ReviewItem:
-    """Settle a disputed item: a decision (confirmed | false_positive) for each disputed finding."""
+                      reason_code: str = "", comment: str = "", comments: Mapping[int, str] | None = None,
+                      now: datetime | None = None) -> ReviewItem:
+    """Settle a disputed item: a decision (confirmed | false_positive) for each disputed finding.
+
+    ``comments`` holds the supervisor's comment per finding (stored on that finding's verdict); a finding
+    without one gets ``comment``. Decisions on critical findings both reviewers confirmed are accepted too
+    (callers that send every confirmed critical finding keep working), but none is needed for them."""
     require_role(user, SUPERVISOR_ROLES, "settle a disputed review")
     now = now_utc(now)
     item = get_item(session, item_id)
@@ -500,18 +515,23 @@ def supervisor_decide(session: Session, item_id: int, user: User, decisions: Map
         raise QueueConflictError(f"item {item_id} is {item.status}, not disputed; nothing for a supervisor to settle")
     if user.id in (item.first_reviewer_id, item.second_reviewer_id) or (user.agent_id and user.agent_id == item.agent_id):
         raise PermissionDeniedError(f"{user.username} reviewed item {item_id} or is its agent; another supervisor must decide")
-    disputed = {f.id for f in _critical_confirmed(session, item)}
-    if set(decisions) != disputed or any(d not in FINDING_DECISIONS for d in decisions.values()):
+    verdicts = verdicts_of(session, item.id)
+    disputed = {f.id for f in disputed_findings(session, item, verdicts)}
+    allowed = {f.id for f in _critical_confirmed(session, item, verdicts)}
+    if not disputed <= set(decisions) <= allowed or any(d not in FINDING_DECISIONS for d in decisions.values()):
         raise QueueConflictError(f"item {item_id}: give confirmed or false_positive for exactly the disputed "
                                  f"finding(s) {sorted(disputed)}")
+    notes = {finding_id: ((comments or {}).get(finding_id) or comment).strip() for finding_id in decisions}
     for finding_id, decision in sorted(decisions.items()):
-        _upsert_verdict(session, item, finding_id, user, "supervisor", decision, None, reason_code, comment, now)
+        _upsert_verdict(session, item, finding_id, user, "supervisor", decision, None, reason_code,
+                        notes[finding_id], now)
     outcome = outcome_of(session, item)
     if not transition(session, item_id, [ReviewItem.status == "disputed"],
                        {"status": "final", "outcome": outcome, "decided_at": now}):
         raise QueueConflictError(f"item {item_id} was settled by someone else meanwhile; reload it")
     item = get_item(session, item_id)
-    log_item(session, "supervisor_decision", item, user, outcome=outcome, decisions={str(k): v for k, v in decisions.items()})
+    log_item(session, "supervisor_decision", item, user, outcome=outcome, decisions={str(k): v for k, v in decisions.items()},
+             comments={str(k): notes[k] for k in sorted(decisions)}, reason_code=reason_code)
     return item
 
 

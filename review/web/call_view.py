@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from callqa.errors import NotFoundError, PermissionDeniedError
 from review.privacy import mask_text, mask_value
+from review.queue import disputed_findings
 from review.queue_base import took_part
 from review.store.models import Appeal, Call, Finding, ReviewItem, Transcript, User, Verdict
 from review.store.repo import current_findings
+from review.web.acoustic_view import KEEP_S, AcousticTrack, acoustic_track, quiet_stretches, skip_ranges
 from review.web.i18n import N_
 
 SEE_ALL_ROLES = ("supervisor", "compliance", "admin")
@@ -76,6 +78,14 @@ class FindingView:
 
 
 @dataclass
+class DisputedFinding:
+    """One row of the dispute form: the finding and what each reviewer said about it."""
+    finding: FindingView
+    first: VerdictView | None
+    second: VerdictView | None
+
+
+@dataclass
 class CallView:
     call: Call
     item: ReviewItem | None
@@ -95,6 +105,16 @@ class CallView:
     disputed_ids: list[int]  # confirmed critical findings a second reviewer disputed
     can_appeal: bool
     blind: bool = False  # the viewer holds this item's blind agreement check: first verdicts and outcome hidden
+    track: AcousticTrack | None = None  # silence and overtalk under the waveform; None without acoustic features
+    skip: list[list[float]] = field(default_factory=list)  # [from, to]: where "skip silence" jumps
+    skip_keep: float = KEEP_S  # each [from, to] is its quiet stretch less this at both edges
+
+    def disputed(self) -> list[DisputedFinding]:
+        """The disputed findings only, in the page's order, each with its first and second verdict."""
+        def last(f: FindingView, stage: str) -> VerdictView | None:
+            return next((v for v in reversed(f.verdicts) if v.stage == stage), None)
+        return [DisputedFinding(f, last(f, "first"), last(f, "second"))
+                for f in self.findings if f.id in self.disputed_ids]
 
 
 def _local(ts: datetime | None, zone: tzinfo) -> str | None:
@@ -267,14 +287,17 @@ def build_call_view(session: Session, user: User, call: Call, item: ReviewItem |
     shown_meta["started"] = _local(call.started_at, zone)  # a time, not a number to mask
     can_appeal = (item is not None and appeal is None and item.status == "final"
                   and item.outcome == "violation" and bool(user.leads_team) and user.leads_team == item.team)
+    duration = float(call.duration_s or document.get("duration_s") or 0.0)
+    disputed = [f.id for f in disputed_findings(session, item, None, findings)] \
+        if item is not None and item.status == "disputed" else []
     return CallView(
         call=call, item=item, lines=_lines(segments, findings, masked), findings=views,
         sample_verdicts=[v for v in verdicts if v.finding_id is None], appeal=appeal, appeal_by=appeal_by,
         ruled_by=ruled_by, can_rule=can_rule, can_settle=can_settle,
         masked=masked, metadata=[(k, str(v)) for k, v in shown_meta.items() if v not in (None, "")],
-        duration_s=float(call.duration_s or document.get("duration_s") or 0.0), can_review=can_review,
-        stage=stage, disputed_ids=sorted(critical_confirmed) if item is not None and item.status == "disputed" else [],
-        can_appeal=can_appeal and not blind, blind=blind)
+        duration_s=duration, can_review=can_review, stage=stage, disputed_ids=sorted(disputed),
+        can_appeal=can_appeal and not blind, blind=blind, track=acoustic_track(document, duration),
+        skip=skip_ranges(quiet_stretches(document, duration)))
 
 
 def calls_seen_by(user: User) -> Any:

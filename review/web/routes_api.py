@@ -89,7 +89,8 @@ class RulingIn(BaseModel):
 class DecideIn(BaseModel):
     decisions: dict[int, Literal["confirmed", "false_positive"]]
     reason_code: str = ""
-    comment: str = ""
+    comment: str = ""  # for every finding without its own comment
+    comments: dict[int, str] = {}  # finding id -> the supervisor's comment on it
 
 
 @router.get("/openapi.json", include_in_schema=False)
@@ -177,7 +178,8 @@ def submit(request: Request, item_id: int, user: User = Depends(require(*REVIEWE
 def decide(item_id: int, body: DecideIn, user: User = Depends(require("supervisor")),
            session: Session = DB) -> ItemOut:
     return ItemOut.of(queue.supervisor_decide(session, item_id, user, dict(body.decisions),
-                                              reason_code=body.reason_code, comment=body.comment))
+                                              reason_code=body.reason_code, comment=body.comment,
+                                              comments=body.comments))
 
 
 @router.post("/items/{item_id}/appeal", summary="The agent's team lead appeals a final violation")

@@ -15,11 +15,24 @@ from review import audit, queue, sessions
 from review.queue_base import SUPERVISOR_ROLES
 from review.store.models import ReviewItem, User
 from review.web.call_view import REASON_CODES, build_call_view, load_call, open_findings
-from review.web.deps import current_user, db, render, require, rule_titles, state_of, wants_json, web_session
+from review.web.deps import (
+    current_user,
+    db,
+    language_of,
+    render,
+    require,
+    rule_titles,
+    state_of,
+    wants_json,
+    web_session,
+)
 from review.web.i18n import N_
 from review.web.queue_view import STATUS_TABS, QueueFilter, queue_page
+from review.web.routes_scorecard import router as scorecard_router
+from review.web.scorecard_view import build_scorecard_view
 
 router = APIRouter(include_in_schema=False)
+router.include_router(scorecard_router)  # the call page's scorecard form
 REVIEWERS = ("reviewer", "supervisor", "compliance")
 
 
@@ -135,7 +148,8 @@ def _call_page(request: Request, session: Session, user: User, call_id: str,
     masked = not sessions.is_unmasked(web_session(request), call_id)
     settings = state_of(request).settings
     view = build_call_view(session, user, call, item, masked, site_zone(settings), rule_titles())
-    return render(request, "call.html", {"v": view, "reasons": REASON_CODES,
+    scorecard = build_scorecard_view(session, user, call, item, language_of(request))
+    return render(request, "call.html", {"v": view, "reasons": REASON_CODES, "scorecard": scorecard,
                                          "seek_lead": f"{settings.web.seek_lead_seconds:g}",
                                          "open_ids": open_ids or [],
                                          "can_unmask": user.role in ("compliance", "admin"),

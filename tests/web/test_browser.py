@@ -240,3 +240,44 @@ def test_the_moment_in_context(server: str, browser, web_env: WebEnv) -> None:  
     assert -1 <= float(top) <= 1
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     sam.screenshot(path=str(ARTIFACTS / "call_page_context_1366.png"))
+
+
+def _played(page) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
+    """The stretches of the recording the browser actually played (HTMLMediaElement.played)."""
+    ranges = page.evaluate("(() => { const p = document.getElementById('player').played; const out = [];"
+                           " for (let i = 0; i < p.length; i++) { out.push([p.start(i), p.end(i)]); } return out; })()")
+    return [(float(a), float(b)) for a, b in ranges]
+
+
+def test_skip_silence_jumps_over_a_quiet_stretch(server: str, browser, web_env: WebEnv) -> None:  # type: ignore[no-untyped-def]
+    """Nobody speaks from 2.2 s to 5.0 s: with skip silence on, playback jumps from 2.5 s to 4.7 s; a click
+    on the silence on the track plays it (the listener asked for it)."""
+    from .test_acoustic_track import ACOUSTIC, seed_quiet_call
+
+    seed_quiet_call(web_env, "call-q9", ACOUSTIC, variant=19)
+    sam = _sign_in(browser, server, "sam")
+    sam.goto(f"{server}/calls/call-q9")
+    sam.wait_for_function("document.getElementById('player').readyState >= 1")
+    assert sam.locator("#acoustic-track rect.stretch.overtalk").count() == 1
+    toggle = sam.locator("#skip-silence")
+    toggle.click()
+    assert toggle.get_attribute("aria-pressed") == "true"
+    sam.evaluate("document.getElementById('player').currentTime = 1.5")
+    sam.wait_for_function("Math.abs(document.getElementById('player').currentTime - 1.5) < 0.05")
+    sam.evaluate("document.getElementById('player').play()")
+    sam.wait_for_function("document.getElementById('player').currentTime >= 5.0")
+    sam.evaluate("document.getElementById('player').pause()")
+    played = _played(sam)
+    assert not any(a < 4.0 and b > 3.2 for a, b in played), played  # the middle of the silence never played
+    assert any(a <= 1.6 and b >= 2.4 for a, b in played) and any(4.6 <= a <= 4.8 for a, b in played), played
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    sam.screenshot(path=str(ARTIFACTS / "call_page_acoustic_track.png"))
+
+    # the same page, fresh: clicking the silence on the track seeks to it and plays it through
+    sam.reload()
+    sam.wait_for_function("document.getElementById('player').readyState >= 1")
+    assert sam.locator("#skip-silence").get_attribute("aria-pressed") == "true"  # kept across pages
+    sam.locator("#acoustic-track rect.stretch.silence").click()
+    sam.wait_for_function("document.getElementById('player').currentTime >= 3.6")
+    sam.evaluate("document.getElementById('player').pause()")
+    assert any(a <= 2.3 and b >= 3.6 for a, b in _played(sam)), _played(sam)

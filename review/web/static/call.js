@@ -227,6 +227,59 @@
     saveVerdict(form);
   }
 
+  // the silence and overtalk track under the waveform: a stretch plays from its start, elsewhere x is time
+  function setupAcousticTrack() {
+    var track = document.getElementById("acoustic-track");
+    if (!track) { return; }
+    track.addEventListener("click", function (event) {
+      var target = event.target;
+      var stretch = target instanceof Element ? target.closest("rect.stretch") : null;
+      if (stretch) { seek(Number(stretch.dataset.start), true); return; }
+      var rect = track.getBoundingClientRect();
+      seek(((event.clientX - rect.left) / rect.width) * duration(), true);
+    });
+  }
+  setupAcousticTrack();
+
+  // "skip silence": while playing, a [from, to] range (a quiet stretch less its edges) is jumped over.
+  // A stretch the listener sought into on purpose (a finding's lead-in, a click on the track) is played.
+  function setupSkipSilence() {
+    var button = document.getElementById("skip-silence");
+    var node = document.getElementById("skip-ranges");
+    var ranges = node ? JSON.parse(node.textContent) : [];
+    var edge = node ? Number(node.dataset.keep) || 0 : 0;  // kept at each edge of a stretch: still part of it
+    if (!button || !ranges.length) { return; }
+    var on = false;
+    var jumping = false;
+    var exempt = -1;
+    var loop = null;
+    function rangeAt(t, margin) {
+      for (var i = 0; i < ranges.length; i++) { if (t >= ranges[i][0] - margin && t < ranges[i][1]) { return i; } }
+      return -1;
+    }
+    function check() {
+      if (!on || player.paused || jumping) { return; }
+      var i = rangeAt(player.currentTime, 0);
+      if (i >= 0 && i !== exempt) { jumping = true; player.currentTime = ranges[i][1]; }
+    }
+    function run() { check(); loop = on && !player.paused ? window.requestAnimationFrame(run) : null; }
+    function setOn(value) {
+      on = value;
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      try { window.localStorage.setItem("callqa.skipSilence", on ? "1" : ""); } catch (e) { /* private mode */ }
+      if (on && !loop) { loop = window.requestAnimationFrame(run); }
+    }
+    player.addEventListener("seeked", function () {
+      if (jumping) { jumping = false; exempt = -1; return; }
+      exempt = rangeAt(player.currentTime, edge + 0.05);  // sought into a quiet stretch on purpose: hear it
+    });
+    player.addEventListener("play", function () { if (on && !loop) { loop = window.requestAnimationFrame(run); } });
+    player.addEventListener("timeupdate", check);
+    button.addEventListener("click", function () { setOn(!on); });
+    try { if (window.localStorage.getItem("callqa.skipSilence") === "1") { setOn(true); } } catch (e) { /* private mode */ }
+  }
+  setupSkipSilence();
+
   document.addEventListener("keydown", function (event) {
     var target = event.target;
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
