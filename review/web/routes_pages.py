@@ -189,10 +189,13 @@ def appeal(request: Request, item_id: int, reason: str = Form(...), user: User =
 async def decide(request: Request, item_id: int, comment: str = Form(""), reason_code: str = Form(""),
                  user: User = Depends(require("supervisor")), session: Session = Depends(db, scope="function")) -> Response:
     form = await request.form()
-    # one radio group per disputed finding: decision_<finding id> = confirmed | false_positive
+    # per disputed finding: decision_<finding id> = confirmed | false_positive, and comment_<finding id>
     decisions = {int(key.split("_", 1)[1]): str(value) for key, value in form.items()
                  if key.startswith("decision_") and key.split("_", 1)[1].isdigit()}
-    item = queue.supervisor_decide(session, item_id, user, decisions, reason_code=reason_code, comment=comment)
+    comments = {int(key.split("_", 1)[1]): str(value) for key, value in form.items()
+                if key.startswith("comment_") and key.split("_", 1)[1].isdigit()}
+    item = queue.supervisor_decide(session, item_id, user, decisions, reason_code=reason_code, comment=comment,
+                                   comments=comments)
     return _done(request, f"/calls/{item.call_id}", {"status": item.status, "outcome": item.outcome})
 
 
