@@ -24,7 +24,7 @@ from review.screening.match import (
     word_times,
 )
 from review.screening.normalize import SEPARATOR
-from review.screening.required import part_said
+from review.screening.required import metadata_names, part_said
 from review.screening.rules import Rule, RulePack
 from review.screening.semantic_rules import merge_findings, semantic_findings, semantic_plan
 
@@ -244,8 +244,9 @@ def _required(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]
     keys, starts, roles, role = by_phrase.keys(), call.starts, call.roles, rule.applies_to
     opening = [i for i, start in enumerate(starts) if start < window and role_ok(role, roles[i])]
     for group, part in zip(c.groups, rule.params["groups"], strict=True):
+        phrases = set() if part.metadata_only and metadata_names(part, meta) else group & keys
         if not any(starts[h.segment] < window and role_ok(role, roles[h.segment])
-                   for p in group & keys for h in by_phrase[p]) and not part_said(part, call, opening, meta):
+                   for p in phrases for h in by_phrase[p]) and not part_said(part, call, opening, meta):
             missing.append(part.label)
     if not missing:
         return []

@@ -17,28 +17,51 @@ from review.screening.match import CallText
 from review.screening.normalize import normalize
 from review.screening.rules import RequiredPart
 
-# what an agent drops when saying the organisation's name aloud (乐享借科技有限公司 -> 乐享借)
+# what an agent drops when saying the organisation's name aloud (乐享借科技有限公司 -> 乐享借,
+# Redline Portfolio Services -> Redline Portfolio)
 _LEGAL_SUFFIX = re.compile(r"(?:股份|有限|责任|公司|集团|科技|信息|网络|技术|咨询|服务|管理|\s|inc|llc|ltd|corp|co)+$",
                            re.IGNORECASE)
+_EN_TRADE_WORDS = frozenset(
+    "services service recovery recoveries receivables partners group solutions associates management financial "
+    "collections collection agency company llc inc ltd corp co the of and".split())
+# leading words too common to stand for a company on their own (First National ..., Credit One ...)
+_EN_COMMON_LEAD = frozenset(
+    "first national american united global premier capital credit account accounts portfolio general central "
+    "north south east west new one best great pacific atlantic midwest southern northern eastern western "
+    "consumer financial debt bank legal law".split())
 
 
 def _spoken_forms(value: str, cjk: bool) -> set[str]:
     full = normalize(value, cjk).strip()
-    short = _LEGAL_SUFFIX.sub("", full).strip()
-    return {form for form in (full, short) if len(form) >= (2 if cjk else 3)}
+    forms = {full, _LEGAL_SUFFIX.sub("", full).strip()}
+    if not cjk:
+        words = full.split()
+        while len(words) > 1 and words[-1] in _EN_TRADE_WORDS:
+            words = words[:-1]
+        forms.add(" ".join(words))
+        # "Cascade Recovery" for Cascade Account Recovery: a distinctive first word names the company
+        if words and len(words[0]) >= 4 and words[0] not in _EN_COMMON_LEAD | _EN_TRADE_WORDS:
+            forms.add(words[0])
+    return {form for form in forms if len(form) >= (2 if cjk else 3)}
+
+
+def metadata_names(part: RequiredPart, meta: Mapping[str, Any]) -> list[str]:
+    """The names the call's metadata gives for ``part`` (creditor, agency ...), in the pack's key order."""
+    names: list[str] = []
+    for key in part.metadata:
+        value = meta.get(key)
+        for name in value if isinstance(value, list) else [value]:
+            if isinstance(name, str) and name.strip():
+                names.append(name)
+    return names
 
 
 def part_said(part: RequiredPart, call: CallText, opening: Sequence[int], meta: Mapping[str, Any]) -> bool:
-    """Whether the patterns or metadata names of ``part`` are heard in the ``opening`` turns."""
+    """Whether the patterns or metadata names of ``part`` are heard in the ``opening`` turns (only
+    the names, for a ``metadata_only`` part whose names the metadata holds)."""
     texts = [call.norm[i] for i in opening]
-    if any(pattern.search(text) for pattern in part.patterns for text in texts):
+    names = metadata_names(part, meta)
+    if not (part.metadata_only and names) and any(pattern.search(t) for pattern in part.patterns for t in texts):
         return True
-    for key in part.metadata:
-        value = meta.get(key)
-        names = value if isinstance(value, list) else [value]
-        for name in names:
-            if isinstance(name, str) and name.strip():
-                forms = _spoken_forms(name, call.cjk)
-                if any(form in text for form in forms for text in texts):
-                    return True
-    return False
+    forms = {form if call.cjk else f" {form} " for name in names for form in _spoken_forms(name, call.cjk)}
+    return any(form in text for form in forms for text in texts)

@@ -74,12 +74,15 @@ class Example:
 @dataclass(frozen=True)
 class RequiredPart:
     """One thing a required statement must contain: any of its phrases, a match of any of its
-    patterns (on the normalised text), or a value of any of the named metadata keys said aloud."""
+    patterns (on the normalised text), or a value of any of the named metadata keys said aloud.
+    With ``metadata_only``, a call whose metadata holds one of those names must hear that name:
+    the phrases and patterns then serve only calls whose metadata names nobody."""
 
     label: str
     phrases: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...]
     metadata: tuple[str, ...]
+    metadata_only: bool = False
 
 
 @dataclass
@@ -265,11 +268,11 @@ def _check_params(rule_type: str, params: dict[str, Any], where: _Where, line: i
 
 
 def _required_part(raw: Any, where: _Where, line: int, what: str) -> RequiredPart:
-    """A group of a required rule: a list of phrases, or {phrases, patterns, metadata, label}."""
+    """A group of a required rule: a list of phrases, or {phrases, patterns, metadata, metadata_only, label}."""
     if not isinstance(raw, dict):
         phrases = _strings(raw, where, line, what, "groups[]")
         return RequiredPart(" / ".join(phrases[:3]), phrases, (), ())
-    unknown = set(raw) - {"label", "phrases", "patterns", "metadata"}
+    unknown = set(raw) - {"label", "phrases", "patterns", "metadata", "metadata_only"}
     if unknown:
         raise where.fail(line, what, f"unknown keys {sorted(unknown)} in a required group")
     phrases = _strings(raw.get("phrases"), where, line, what, "phrases", required=False)
@@ -282,8 +285,11 @@ def _required_part(raw: Any, where: _Where, line: int, what: str) -> RequiredPar
             raise where.fail(line, what, f"pattern {pattern!r} is not a valid regular expression: {exc}") from exc
     if not (phrases or patterns or metadata):
         raise where.fail(line, what, "a required group needs phrases, patterns or metadata")
+    metadata_only = raw.get("metadata_only", False)
+    if not isinstance(metadata_only, bool) or (metadata_only and not metadata):
+        raise where.fail(line, what, "metadata_only must be true or false, and true needs metadata keys")
     label = str(raw.get("label") or " / ".join(phrases[:3]) or "pattern")
-    return RequiredPart(label, phrases, tuple(patterns), metadata)
+    return RequiredPart(label, phrases, tuple(patterns), metadata, metadata_only)
 
 
 def _side(raw: Any, where: _Where, line: int, what: str, key: str) -> Side:

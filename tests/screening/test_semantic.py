@@ -94,3 +94,20 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     assert heads.categories == ["insult_abuse"]
     assert first.read_bytes() == second.read_bytes()
     assert heads.meta["corpus_sha256"] == corpus_hash(load_corpus(corpus))
+
+
+def test_a_category_that_only_just_passed_yields_to_a_clear_one_on_the_same_turn() -> None:
+    from review.screening.clauses import Span
+    from review.screening.semantic.stage import SemanticHit, _without_weak_rivals
+
+    def hit(category: str, segment: int, score: float) -> SemanticHit:
+        return SemanticHit(category, segment, Span(0, 4), score, ())
+
+    thresholds = {"shaming_exposure": 0.5, "threat_violence": 0.5, "insult_abuse": 0.5, "obscenity": 0.6}
+    kept = _without_weak_rivals([hit("shaming_exposure", 3, 0.95), hit("threat_violence", 3, 0.52),
+                                 hit("insult_abuse", 5, 0.9), hit("obscenity", 5, 0.85),
+                                 hit("threat_violence", 7, 0.51)], thresholds)
+    assert {(h.category, h.segment) for h in kept} == {
+        ("shaming_exposure", 3),  # the weak threat on turn 3 gave way
+        ("insult_abuse", 5), ("obscenity", 5),  # both clear: both stand
+        ("threat_violence", 7)}  # alone on its turn: a weak hit still stands

@@ -26,6 +26,7 @@ from review.screening.semantic.heads import Exemplar, Heads
 _WHOLE_TURN_MAX = 120
 _CONTEXT_MAX = 80
 _MAYBE = 0.4  # a sentence scoring this for a category has its clauses scored too
+_RIVAL = 0.3  # a hit's margin over its threshold, as a share of the turn's best margin, below which it yields
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,26 @@ def score_call(heads: Heads, raws: list[str], roles: list[str],
         for segment, i in sorted(best.items()):
             hits.append(SemanticHit(category, segment, units[i].span, round(float(column[i]), 3),
                                     tuple(heads.nearest(emb[i]))))
-    return hits
+    return _without_weak_rivals(hits, {category: threshold for category, (_, threshold) in wanted.items()})
+
+
+def _margin(hit: SemanticHit, thresholds: dict[str, float]) -> float:
+    threshold = thresholds[hit.category]
+    return (hit.score - threshold) / max(1e-6, 1.0 - threshold)
+
+
+def _without_weak_rivals(hits: list[SemanticHit], thresholds: dict[str, float]) -> list[SemanticHit]:
+    """On one turn, a category that only just passed gives way to one that passed clearly: the
+    heads are one-vs-rest, and a shaming sentence (张贴欠款告知书) also nudges the threat head over
+    its line. Both stand when both pass well (辱骂 and 脏话 together are common)."""
+    by_segment: dict[int, list[SemanticHit]] = {}
+    for hit in hits:
+        by_segment.setdefault(hit.segment, []).append(hit)
+    kept: list[SemanticHit] = []
+    for segment_hits in by_segment.values():
+        best = max(_margin(h, thresholds) for h in segment_hits)
+        kept.extend(h for h in segment_hits if _margin(h, thresholds) >= _RIVAL * best)
+    return sorted(kept, key=lambda h: (h.category, h.segment))
 
 
 def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: list[str], emb: np.ndarray,
