@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from callqa.errors import CallQAError
 from review.estimates import estimate
 from review.sampling import as_utc, call_time, current_findings_stmt
+from review.scorecard_store import scored_calls, summarise
 from review.stats import Estimate, Kappa
 from review.store.models import SEVERITY_RANK, Call, Finding, ReviewItem
 
@@ -53,6 +54,9 @@ class Report:
     failures: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)  # one per call: the CSV, not the JSON
+    # scorecards (review.scorecard_store): scored calls, mean score and pass rate per agent and per team
+    scores_by_agent: list[dict[str, Any]] = field(default_factory=list)
+    scores_by_team: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +70,7 @@ class Report:
             "rule_precision": {k: v.as_dict() for k, v in self.rule_precision.items()},
             "kappa": self.kappa.as_dict(), "coverage": self.coverage,
             "failures": self.failures, "notes": self.notes,
+            "scorecards": {"by_agent": self.scores_by_agent, "by_team": self.scores_by_team},
         }
 
     def to_json(self) -> str:
@@ -89,7 +94,8 @@ class Report:
             for metric, value in counts.items():
                 writer.writerow(("severity", sev, metric, value))
         for section, rows, key in (("rule", self.by_rule, "rule_id"), ("agent", self.by_agent, "agent_id"),
-                                   ("team", self.by_team, "team")):
+                                   ("team", self.by_team, "team"), ("score_agent", self.scores_by_agent, "agent_id"),
+                                   ("score_team", self.scores_by_team, "team")):
             for row in rows:
                 for metric, value in row.items():
                     if metric != key:
@@ -192,6 +198,7 @@ def build_report(session: Session, since: datetime, until: datetime, *, sla_hour
             .where(or_((when >= since) & (when < until), (Call.created_at >= since) & (Call.created_at <= now)))
             .order_by(Call.created_at)).scalars()
     ]
+    scores = list(scored_calls(session, since, until))  # scored once, summarised both ways
     return Report(
         since=since, until=until, generated_at=now, calls=len(calls),
         calls_by_status=dict(sorted(Counter(c.status for c in calls).items())),
@@ -205,6 +212,8 @@ def build_report(session: Session, since: datetime, until: datetime, *, sla_hour
         overdue=_overdue(session, now, sla_hours), violation_rate=est.violation_rate, miss_rate=est.miss_rate,
         rule_precision=est.rule_precision, kappa=est.kappa, coverage=est.coverage, failures=failures,
         notes=est.notes, rows=rows,
+        scores_by_agent=[s.as_dict("agent") for s in summarise(scores, "agent")],
+        scores_by_team=[s.as_dict("team") for s in summarise(scores, "team")],
     )
 
 

@@ -225,3 +225,39 @@ def test_without_a_draw_the_flagged_rate_is_not_passed_off_as_the_violation_rate
     assert r.violation_rate.estimate is None
     assert r.coverage["unflagged_in_period"] == 5 and r.coverage["unflagged_in_draws"] == 0
     assert any("cover 0 of 5 unflagged calls" in note for note in r.notes)
+
+
+def test_scorecards_per_agent_and_team_in_the_report(session_factory: sessionmaker[Session], tmp_path: Path) -> None:
+    from review.store.models import ScorecardAnswer
+
+    with session_factory() as session:
+        reviewer = add_user(session, "rev1")
+        plan = [("s1", "a1", "t1", "cn.abuse.insult", "insult_abuse"),  # no_insults fails: 70 of 75, passes
+                ("s2", "a1", "t1", "cn.threat.violence", "threat_violence")]  # critical item fails: 60 of 75
+        for cid, agent, team, rule, category in plan:
+            add_call(session, cid, agent=agent, team=team, started=DAY + timedelta(hours=9))
+            finding = add_finding(session, cid, rule_id=rule, category=category)
+            item = add_item(session, cid, status="final", outcome="violation")
+            add_verdict(session, item, reviewer, "confirmed", finding=finding)
+        add_call(session, "s3", agent="a2", team="t2", started=DAY + timedelta(hours=9))
+        add_finding(session, "s3", rule_id="cn.abuse.insult", category="insult_abuse")
+        rejected = add_item(session, "s3", status="final", outcome="no_violation")
+        add_verdict(session, rejected, reviewer, "false_positive", finding=queue.current_findings(session, "s3")[0])
+        session.add(ScorecardAnswer(item_id=rejected.id, call_id="s3", pack="cn-collection", kind="answer",
+                                    score_item="arrangement_confirmed", value="fail", reviewer_id=reviewer.id))
+        add_call(session, "s4", agent="a2", team="t2", started=DAY + timedelta(hours=9))  # open: not scored
+        add_finding(session, "s4", rule_id="cn.abuse.insult", category="insult_abuse")
+        add_item(session, "s4")
+        session.commit()
+        r = build_report(session, DAY, DAY + timedelta(days=1), now=NOW)
+    agents = {row["agent_id"]: row for row in r.scores_by_agent}
+    assert agents["a1"]["scored_calls"] == 2 and agents["a1"]["passed"] == 1 and agents["a1"]["pass_rate"] == 0.5
+    assert agents["a1"]["mean_score"] == pytest.approx((93.3 + 80.0) / 2, abs=0.06) and agents["a1"]["team"] == "t1"
+    assert agents["a2"] == {"agent_id": "a2", "team": "t2", "scored_calls": 1, "passed": 1, "mean_score": 88.2,
+                            "pass_rate": 1.0}  # 75 of 85: the unanswered reviewer items are n.a.
+    assert [(t["team"], t["scored_calls"]) for t in r.scores_by_team] == [("t1", 2), ("t2", 1)]
+    paths = write_report(r, tmp_path)
+    assert json.loads(paths["json"].read_text(encoding="utf-8"))["scorecards"]["by_team"][1]["pass_rate"] == 1.0
+    assert "score_agent,a1,pass_rate,0.5" in paths["summary_csv"].read_text(encoding="utf-8")
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "<h2>Scorecards</h2>" in html and "<td>a2</td><td>t2</td><td class=\"num\">1</td><td class=\"num\">88.2</td>" in html
