@@ -1,4 +1,4 @@
-"""Web latency bench: queue page and call page render time with 100,000 items in the store.
+"""Web latency bench: queue, call and search page render time with 100,000 items in the store.
 
     python bench/web_latency.py [--items 100000] [--requests 200] [--database-url URL]
                                 [--out bench/results/web_latency.json]
@@ -7,9 +7,11 @@ Fills a fresh SQLite file (or the PostgreSQL database given, which must be empty
 screened calls, each with a transcript, findings and a review item (a tenth of them decided, some
 overdue), then times full requests through the app (routing, sign-in check, queries, template)
 with an in-process client: the queue page unfiltered and with each filter, and the call pages of
-random calls. Reports p50/p95/max in milliseconds, wall-clock and CPU time (the CPU time is what a
+random calls, and the search page's first page (a phrase, a phrase with filters, filters alone; one
+call in fifty carries a recogniser's slip 崔收 for 催收, and one phrase is in no call, so the search
+reads the whole index). Reports p50/p95/max in milliseconds, wall-clock and CPU time (the CPU time is what a
 request costs on an idle core; a shared machine's wall time adds the wait for one); the target is a
-wall-clock p95 under 200 ms.
+wall-clock p95 under 200 ms for the queue and call pages, 300 ms for search.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from callqa.config import load_settings  # noqa: E402
-from review import accounts  # noqa: E402
+from review import accounts, search_index  # noqa: E402
 from review.store.db import init_db, make_engine, session_scope  # noqa: E402
 from review.store.models import (  # noqa: E402
     Call,
@@ -57,9 +59,12 @@ LINES = ["您好，这里是某某金融，关于您的逾期账单。", "我现
 BATCH = 5000
 
 
-def _document(call_id: str) -> dict[str, Any]:
+SLIP = "我们是崔收公司的，您这笔欠款拖太久了。"  # a recogniser's homophone slip for 催收
+
+
+def _document(call_id: str, slip: bool = False) -> dict[str, Any]:
     segments = [{"role": "agent" if i % 2 == 0 else "customer", "start": i * 4.0, "end": i * 4.0 + 3.5,
-                 "text": LINES[i % len(LINES)], "avg_logprob": -0.3, "no_speech_prob": 0.02, "words": None,
+                 "text": SLIP if slip and i == 6 else LINES[i % len(LINES)], "avg_logprob": -0.3, "no_speech_prob": 0.02, "words": None,
                  "low_confidence": i == 3} for i in range(12)]
     return {"call_id": call_id, "started_at": None, "duration_s": 48.0, "language": "zh", "dialect": "mandarin",
             "backend": "faster-whisper", "model": "base", "channels": {"agent": 0, "customer": 1},
@@ -75,6 +80,7 @@ def fill(factory: sessionmaker[Any], n: int, wav: Path, seed: int = 7) -> None:
     for start in range(0, n, BATCH):
         ids = range(start, min(n, start + BATCH))
         calls, transcripts, screenings, findings, items, verdicts = [], [], [], [], [], []
+        search_rows = []
         for i in ids:
             call_id = f"bench-{i:06d}"
             started = now - timedelta(days=rng.randint(0, 60), minutes=rng.randint(0, 1440))
@@ -83,9 +89,11 @@ def fill(factory: sessionmaker[Any], n: int, wav: Path, seed: int = 7) -> None:
                           "recording_path": str(wav), "started_at": started, "duration_s": 48.0, "agent_id": agent,
                           "team": team, "debtor_id": f"D{i}", "phone_number": "13812345678", "language": "zh",
                           "dialect": dialect, "status": "screened", "metadata_json": {}, "created_at": started})
+            document = _document(call_id, slip=i % 50 == 0)
             transcripts.append({"id": i + 1, "call_id": call_id, "model_key": "faster-whisper:base:int8",
                                 "backend": "faster-whisper", "model": "base", "language": "zh",
-                                "dialect": dialect, "document": _document(call_id), "created_at": started})
+                                "dialect": dialect, "document": document, "created_at": started})
+            search_rows.append((call_id, i + 1, document))
             screenings.append({"id": i + 1, "call_id": call_id, "transcript_id": i + 1, "pack": "cn-collection",
                                "pack_version": "1", "created_at": started})
             chosen = rng.sample(RULES, rng.randint(1, 3))
@@ -111,7 +119,8 @@ def fill(factory: sessionmaker[Any], n: int, wav: Path, seed: int = 7) -> None:
                                      "reason_code": "clear", "comment": "", "created_at": now})
         with session_scope(factory) as session:
             for model, rows in ((Call, calls), (Transcript, transcripts), (Screening, screenings),
-                                (Finding, findings), (ReviewItem, items), (Verdict, verdicts)):
+                                (Finding, findings), (ReviewItem, items), (Verdict, verdicts),
+                                (search_index.CallSearchText, search_index.rows_for(search_rows))):
                 if rows:
                     session.execute(insert(model), rows)
         print(f"  filled {min(n, start + BATCH)}/{n}", file=sys.stderr)
@@ -198,15 +207,38 @@ def main() -> None:
         call_ms = [_timed(client, f"/calls/bench-{rng.randrange(args.items):06d}") for _ in range(args.requests)]
         call_cpu = list(CPU_MS)
         api_ms = [_timed(client, "/api/queue") for _ in range(max(1, args.requests // 4))]
+        search_variants: list[dict[str, str]] = [
+            {"phrase": "坐牢"}, {"phrase": "催收"}, {"phrase": "律师函"},
+            {"phrase": "告诉你家人", "team": "team-3"}, {"phrase": "催收", "date_from": "2026-01-01"},
+            {"phrase": "起诉", "agent": "A042", "verdict": "pending"}, {"rule": "cn.abuse.insult"},
+            {"team": "team-3", "verdict": "violation"}, {"category": "threat", "agent": "A007"},
+            {"date_from": "2026-01-01", "date_to": "2030-01-01"},
+        ]
+        for variant in search_variants:  # warm once
+            _timed(client, "/search", variant)
+        search_ms: dict[str, list[float]] = {json.dumps(v, sort_keys=True, ensure_ascii=False): []
+                                             for v in search_variants}
+        CPU_MS.clear()
+        all_search: list[float] = []
+        for variant in search_variants:
+            key = json.dumps(variant, sort_keys=True, ensure_ascii=False)
+            for _ in range(max(1, args.requests // len(search_variants))):
+                search_ms[key].append(_timed(client, "/search", variant))
+            all_search += search_ms[key]
+        search_cpu = list(CPU_MS)
         result = {
             "backend": engine.dialect.name, "items": count, "fill_seconds": round(fill_s, 1),
             "queue_page": _summary(all_queue),
             "queue_page_by_filter": {k: _summary(v) for k, v in queue_ms.items()},
             "call_page": _summary(call_ms), "api_queue": _summary(api_ms),
             "queue_page_cpu": _summary(queue_cpu), "call_page_cpu": _summary(call_cpu),
+            "search_page": _summary(all_search),
+            "search_page_by_query": {k: _summary(v) for k, v in search_ms.items()},
+            "search_page_cpu": _summary(search_cpu), "search_target_p95_ms": 300,
             "load_average_1min": round(os.getloadavg()[0], 2), "cpu_count": os.cpu_count(),
             "target_p95_ms": 200,
-            "meets_target": _summary(all_queue)["p95_ms"] < 200 and _summary(call_ms)["p95_ms"] < 200,
+            "meets_target": _summary(all_queue)["p95_ms"] < 200 and _summary(call_ms)["p95_ms"] < 200
+            and _summary(all_search)["p95_ms"] < 300,
             "python": platform.python_version(), "machine": platform.machine(),
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "note": "in-process client: app, queries and templates, no network",
@@ -214,9 +246,10 @@ def main() -> None:
         client.close()
         engine.dispose()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(json.dumps({k: result[k] for k in ("backend", "items", "queue_page", "call_page", "queue_page_cpu",
-                                             "call_page_cpu", "load_average_1min", "meets_target")}))
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(json.dumps({k: result[k] for k in ("backend", "items", "queue_page", "call_page", "search_page",
+                                             "queue_page_cpu", "call_page_cpu", "search_page_cpu",
+                                             "load_average_1min", "meets_target")}))
 
 
 if __name__ == "__main__":
