@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session, aliased
 
 from review.store.models import SEVERITY_RANK, Call, Finding, ReviewItem, User
@@ -110,11 +110,12 @@ def _status_condition(f: QueueFilter, user: User) -> Any:
 
 
 def _priority(selective: bool) -> list[Any]:
-    """Queue order. With a selective filter the expressions hide the index (SQLite's unary +), so the
-    few matching rows are found through the filter's index and sorted, not sought along the queue."""
+    """Queue order. With a selective filter the expressions hide the index from SQLite, so the few
+    matching rows are found through the filter's index and sorted, not sought along the queue. A CAST,
+    not "+ 0", for the boolean: PostgreSQL has no boolean + integer (and 1 > 0 keeps urgent first)."""
     if not selective:
         return [ReviewItem.urgent.desc(), ReviewItem.severity_rank.desc(), ReviewItem.created_at, ReviewItem.id]
-    return [(ReviewItem.urgent + 0).desc(), (ReviewItem.severity_rank + 0).desc(), ReviewItem.created_at,
+    return [cast(ReviewItem.urgent, Integer).desc(), (ReviewItem.severity_rank + 0).desc(), ReviewItem.created_at,
             ReviewItem.id]
 
 
