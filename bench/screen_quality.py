@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
 import sys
 import time
@@ -162,7 +163,9 @@ def main() -> None:
                  "mean_call_duration_s": round(mean_duration, 1), "asr_audio_s_per_wall_s": audio_per_wall},
         "devset": {"calls": len(calls), "compliant": sum(1 for c in calls if not c["labels"])},
         "packs": {lang: f"{p.name}@{p.version}" for lang, p in packs.items()},
-        "machine": {"platform": platform.platform(), "cpu_flags": sorted(f for f in cpu_flags() if f.startswith(("avx", "fma", "sse4", "amx")))},
+        "machine": {"platform": platform.platform(), "cpu_flags": sorted(f for f in cpu_flags() if f.startswith(("avx", "fma", "sse4", "amx"))),
+                    # the cost figures are wall time: a busy machine inflates them
+                    "load_avg_1m": round(os.getloadavg()[0], 1)},
     }
     ablation: dict[str, Any] = {}
     for heads in args.heads:

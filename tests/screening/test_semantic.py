@@ -111,3 +111,19 @@ def test_a_category_that_only_just_passed_yields_to_a_clear_one_on_the_same_turn
         ("shaming_exposure", 3),  # the weak threat on turn 3 gave way
         ("insult_abuse", 5), ("obscenity", 5),  # both clear: both stand
         ("threat_violence", 7)}  # alone on its turn: a weak hit still stands
+
+
+@pytest.mark.parametrize(("clause", "denial"), [
+    ("我们不会联系您的家人", True),
+    ("放心吧我们绝对不会上门", True),
+    ("你再不还我们就上门", False),  # the debtor's condition
+    ("nobody is saying you'll go to jail", True),
+    ("and you should never send money to an individual's Venmo", True),  # advice against it
+    ("please don't send cash to anyone who calls you", True),
+    ("don't make me come over there", False),  # a bare imperative is a threat, not a denial
+    ("if you don't pay we'll see you at your house", False),
+])
+def test_denial_clauses(clause: str, denial: bool) -> None:
+    from review.screening.semantic.denial import is_denial
+
+    assert is_denial(clause) is denial

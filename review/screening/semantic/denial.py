@@ -29,6 +29,10 @@ _EN = re.compile(
     r"\s*(?:not|never|no|wont|dont|doesnt|didnt|cant|cannot|isnt|arent|wouldnt|shouldnt|going to|gonna)\b"
 )
 _EN_NOBODY = re.compile(r"^(?:(?:and|but|so|look|listen|honestly|no|well|again|relax)\s+)*(?:nobody|no one|noone|nobodys)\b")
+# advice against the violation (you should never send money to an individual's Venmo); a bare
+# imperative "don't" is left out: "don't make me come over there" is a threat
+_EN_ADVICE = re.compile(r"^(?:(?:and|but|so|also|again|just)\s+)*(?:you should never|you should not|you shouldnt|"
+                        r"you must never|you must not|please never|please do not|please dont|never)\b")
 _EN_NEGATED_VERB = re.compile(r"\b(?:not|never|wont|dont|cant|cannot|isnt|arent|wouldnt|nobody|no one)\b")
 
 
@@ -38,7 +42,7 @@ def is_denial(clause: str) -> bool:
     if HAN.search(clause):
         return bool(_ZH.match(normalize(clause, True)))
     text = normalize(clause, False).strip()
-    if _EN_NOBODY.match(text):
+    if _EN_NOBODY.match(text) or _EN_ADVICE.match(text):
         return True
     match = _EN.match(text)
     return match is not None and bool(_EN_NEGATED_VERB.search(text[:match.end() + 1]))
