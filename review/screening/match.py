@@ -250,8 +250,11 @@ class PhraseMatcher:
 # consequence clause (就, 则, 要) starts in between: 我们不会联系你家人 vs 你不还钱就联系你家人.
 # A 不 that belongs to the debtor's condition (不还, 不然, 不处理) negates nothing.
 _ZH_NEGATION = re.compile(
-    r"(?:不会|不是|不要|不用|不能|没有|没|别|绝不|从不|从来没|并不|并没|不可能|不|未|无需|无须|谁也不|没人|没有人)"
-    r"[^就则要]{0,3}$"
+    r"(?:(?:不会|不是|不要|不用|不能|没有|没|别|绝不|从不|从来没|并不|并没|不可能|不|未|无需|无须|谁也不|没人|没有人"
+    # dialect colouring: Wu 勿会/勿, Cantonese 唔会/唔/冇, Sichuanese and southwestern 莫
+    r"|勿会|勿|唔会|唔|冇|莫)[^就则要]{0,3}"
+    # a 把 sentence puts the object between the negation and the verb: 我们不会把您的欠款情况告诉您的同事
+    r"|(?:不会|不要|别|没有|没|不|勿会|唔会)把[^就则要]{0,9})$"
 )
 # A 不 of the debtor's condition (再不还, 不处理, 不接电话), of a capability (还不了, 拿不出) or of a
 # connective (不管, 不然) negates nothing: 明天再不还我找人整死你 is a threat.
@@ -260,7 +263,7 @@ _ZH_NOT_NEGATION = re.compile(
     r"不回|不联系|不肯|不想还|不打算|不吭声|不说话|不露面|不出面|不上心|不当回事|不识相|不识抬举|不听|不信|不服|不老实|"
     r"不管|不论|不光|不但|不仅|不只|不得不|不如|不要脸|不是人|不是东西|"
     r"[\u4e00-\u9fff]不(?:了|起|上|到|完|动|下|出|清|过|住|够)|没用|没出息|没脸|没皮|没良心|没完|"
-    r"不够)[^就则]{0,3}$"
+    r"不够|勿还|唔还|冇还|莫还|勿然|唔系|冇钱)[^就则]{0,3}$"
 )
 # 我没说你会坐牢 / 不是说要起诉你: a denied statement, whatever follows it
 _ZH_DENIED_SPEECH = re.compile(r"(?:不是说|没说|没有说|并没有说|从没说|从来没说|不是讲|没讲)[^就则]{0,6}$")
@@ -283,7 +286,7 @@ _ZH_REPORTED = re.compile(r"(?:所谓|比如说|例如)$")
 def is_negated(norm_segment: str, start: int, cjk: bool) -> bool:
     """True when the text just before ``start`` negates or hedges the hit."""
     if cjk:
-        before = norm_segment[max(0, start - 10):start]
+        before = norm_segment[max(0, start - 12):start]
         if _ZH_DENIED_SPEECH.search(before):
             return True
         if _ZH_NOT_NEGATION.search(before) or _ZH_A_NOT_A.search(before):

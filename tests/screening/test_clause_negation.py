@@ -75,3 +75,16 @@ def test_slang_and_dialect_in_the_lists(cn: Screener, transcript: Make, text: st
 def test_lists_leave_ordinary_words_alone(cn: Screener, transcript: Make, text: str) -> None:
     found = {f.category for r in cn.screen(transcript([("agent", text)])) for f in r.findings if ".semantic." not in f.rule_id}
     assert not found & {"obscenity", "insult_abuse", "threat_violence"}, found
+
+
+@pytest.mark.parametrize(("text", "flagged"), [
+    ("侬再勿还，阿拉就打电话到侬屋里厢寻侬爷娘讲讲清爽", True),  # Wu: the debtor's 勿还 negates nothing
+    ("阿拉勿会上门个，也勿会去寻侬屋里厢人", False),  # Wu: 勿会 is "won't"
+    ("你唔还钱，我就打去你屋企", True),
+    ("我们唔会打俾你屋企人", False),
+    ("我们不会把您的欠款情况告诉您的同事", False),  # 把 puts the object between negation and verb
+    ("再不还我们就去找你们公司领导", True),
+])
+def test_dialect_negation_and_ba_sentences(cn: Screener, transcript: Make, text: str, flagged: bool) -> None:
+    ids = _keyword_ids(cn, transcript([("agent", text)]))
+    assert ("cn.contacts.reach_out" in ids) is flagged, ids
