@@ -3,8 +3,10 @@
 The sound form is the screening matcher's normalised text (review.screening.normalize) with every
 Han character replaced by one representative character of its toneless pinyin syllable, so 催收
 and a recogniser's 崔收 are stored and searched as the same characters. A phrase search is then a
-plain substring test in SQL (a trigram index serves it on PostgreSQL) that narrows 100,000 calls to
-a page of candidates; the matcher itself verifies each candidate exactly (review.web.search_view).
+plain substring test in SQL that narrows 100,000 calls to a page of candidates; the matcher itself
+verifies each candidate exactly (review.web.search_view). A trigram index serves the test for a
+phrase of three characters or more: pg_trgm on PostgreSQL (migration 0010), an FTS5 trigram table
+kept in step by triggers on SQLite (migration 0012, ``phrase_calls``).
 Representative Han characters rather than the matcher's private-use codes, because pg_trgm only
 indexes letters and digits.
 """
@@ -16,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, Text, delete, insert, select
+from sqlalchemy import Connection, ForeignKey, Index, Integer, Text, delete, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from review.screening.match import CallText, _phrase_form
@@ -33,6 +35,45 @@ class CallSearchText(Base):
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
     transcript_id: Mapped[int] = mapped_column(Integer)
     sound: Mapped[str] = mapped_column(Text, default="")
+
+
+# PostgreSQL only (migration 0010): the comparison of models and migrations skips it elsewhere
+Index("ix_call_search_text_sound_trgm", CallSearchText.sound, postgresql_using="gin",
+      postgresql_ops={"sound": "gin_trgm_ops"}, info={"dialect": "postgresql"}).ddl_if(dialect="postgresql")
+
+FTS_TABLE = "call_search_fts"  # SQLite's trigram index (migration 0012) and its shadow tables' prefix
+TRIGRAM = 3  # the shortest phrase a trigram index can find
+RARE = 1000  # a phrase in at most this many calls is looked up in the index; a commoner one is met walking
+
+
+def has_fts(conn: Connection) -> bool:
+    """Whether this SQLite database has the trigram table (an SQLite without FTS5 trigram has not)."""
+    return conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"),
+                        {"n": FTS_TABLE}).first() is not None
+
+
+def phrase_calls(session: Session, key: str) -> list[str] | None:
+    """The ids of the calls whose sound text holds ``key``, when a trigram index finds them and they are
+    few (at most RARE); None when the phrase is too short for the index, the database has none, or the
+    phrase is common: then walking the calls newest first with a substring test meets a page of hits
+    sooner than collecting them all."""
+    if len(key) < TRIGRAM:
+        return None
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        if not has_fts(conn):
+            return None
+        # a quoted FTS5 string: the trigram tokenizer matches it as a substring (case folded, as LIKE is)
+        rows = conn.execute(text(f"SELECT t.call_id FROM {FTS_TABLE} f JOIN transcripts t ON t.id = f.rowid "
+                                 f"WHERE {FTS_TABLE} MATCH :q LIMIT :n"),
+                            {"q": '"' + key.replace('"', '""') + '"', "n": RARE + 1}).scalars().all()
+    elif conn.dialect.name == "postgresql":
+        rows = session.execute(select(CallSearchText.call_id)
+                               .where(CallSearchText.sound.contains(key, autoescape=True)).limit(RARE + 1)
+                               ).scalars().all()
+    else:
+        return None
+    return None if len(rows) > RARE else [str(r) for r in rows]
 
 
 @lru_cache(maxsize=1)

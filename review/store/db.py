@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -56,6 +57,25 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return create_engine(url, pool_pre_ping=True)
+
+
+# SQLite's trigram table of the search index (migration 0012): a virtual table and its shadow tables,
+# which no model describes
+_UNMODELLED_TABLE_PREFIX = "call_search_fts"
+
+
+def comparison_options(dialect: str) -> dict[str, Any]:
+    """Alembic options comparing the models with a migrated database of ``dialect``: tables the models
+    cannot describe are left out, and so are indexes meant for one dialect only (``info["dialect"]``)."""
+
+    def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+        return not (type_ == "table" and (name or "").startswith(_UNMODELLED_TABLE_PREFIX))
+
+    def include_object(obj: Any, _name: str | None, type_: str, _reflected: bool, _compare_to: Any) -> bool:
+        only = obj.info.get("dialect") if type_ == "index" else None
+        return only is None or only == dialect
+
+    return {"include_name": include_name, "include_object": include_object}
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

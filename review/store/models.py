@@ -171,6 +171,9 @@ Index("ix_review_items_agreement", ReviewItem.agreement_check, ReviewItem.create
 # the queue page filters by overdue and by rule (migration 0003)
 Index("ix_review_items_overdue_status", ReviewItem.overdue, ReviewItem.status)
 Index("ix_findings_rule_call", Finding.rule_id, Finding.call_id)
+# the search page filters calls by a finding's category and by an item's outcome (migration 0012)
+Index("ix_findings_category_call", Finding.category, Finding.call_id)
+Index("ix_review_items_outcome_call", ReviewItem.outcome, ReviewItem.call_id)
 
 
 class Verdict(Base):

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from callqa.errors import CallQAError
 from review.privacy import mask_text
 from review.screening.match import CallText, PhraseMatcher
 from review.screening.normalize import original_span
-from review.search_index import CallSearchText, phrase_key
+from review.search_index import RARE, CallSearchText, phrase_calls, phrase_key
 from review.store.models import Call, Finding, ReviewItem, Screening, Transcript
 
 VERDICTS = ("violation", "no_violation", "pending")
@@ -99,13 +99,41 @@ def _cursor(value: str) -> tuple[datetime, str]:
         raise CallQAError(f"after={value!r} is not a search position; start the search again") from exc
 
 
-def candidates_stmt(f: SearchFilter, zone: tzinfo, key: str) -> Any:
-    """Calls passing every filter (and whose sound text holds the phrase's), newest first."""
+def _memberships(f: SearchFilter) -> list[tuple[str, Any]]:
+    """The filters that are a set of calls: (name, the set's call ids as a subquery)."""
+    sets: list[tuple[str, Any]] = []
+    if f.rule:
+        sets.append(("rule", select(Finding.call_id).where(Finding.rule_id == f.rule)))
+    if f.category:
+        sets.append(("category", select(Finding.call_id).where(Finding.category == f.category)))
+    if f.verdict == "pending":
+        sets.append(("verdict", select(ReviewItem.call_id).where(ReviewItem.status != "final")))
+    elif f.verdict in ("violation", "no_violation"):
+        sets.append(("verdict", select(ReviewItem.call_id).where(ReviewItem.outcome == f.verdict)))
+    return sets
+
+
+def common_sets(session: Session, f: SearchFilter) -> set[str]:
+    """On SQLite, the filters whose set holds more than RARE rows (an index counts them, up to RARE + 1)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return set()  # PostgreSQL's planner weighs them from its statistics
+    return {name for name, calls in _memberships(f)
+            if session.execute(select(func.count()).select_from(calls.limit(RARE + 1).subquery())
+                               ).scalar_one() > RARE}
+
+
+def candidates_stmt(f: SearchFilter, zone: tzinfo, key: str, among: list[str] | None = None,
+                    walk: frozenset[str] | set[str] = frozenset()) -> Any:
+    """Calls passing every filter (and whose sound text holds the phrase's), newest first. ``among``: the
+    only calls holding the phrase, when the trigram index found them (review.search_index.phrase_calls);
+    ``walk``: the filters holding many calls (common_sets)."""
     stmt = (select(Call.id, Call.started_at, Call.agent_id, Call.team, CallSearchText.transcript_id)
             .join(CallSearchText, CallSearchText.call_id == Call.id)
             # a call without a start time cannot be placed in time order (nor in a date range)
             .where(Call.started_at.is_not(None)))
-    if key:
+    if among is not None:
+        stmt = stmt.where(Call.id.in_(among))  # a few calls: sought by key, then sorted
+    elif key:
         stmt = stmt.where(CallSearchText.sound.contains(key, autoescape=True))
     if f.agent:
         stmt = stmt.where(Call.agent_id == f.agent)
@@ -116,14 +144,10 @@ def candidates_stmt(f: SearchFilter, zone: tzinfo, key: str) -> Any:
     if f.date_to:
         stmt = stmt.where(Call.started_at < _bounds(f.date_to + timedelta(days=1), zone))
     # IN, not a correlated EXISTS (as the queue page does): SQLite would walk the findings per call
-    if f.rule:
-        stmt = stmt.where(Call.id.in_(select(Finding.call_id).where(Finding.rule_id == f.rule)))
-    if f.category:
-        stmt = stmt.where(Call.id.in_(select(Finding.call_id).where(Finding.category == f.category)))
-    if f.verdict == "pending":
-        stmt = stmt.where(Call.id.in_(select(ReviewItem.call_id).where(ReviewItem.status != "final")))
-    elif f.verdict in ("violation", "no_violation"):
-        stmt = stmt.where(Call.id.in_(select(ReviewItem.call_id).where(ReviewItem.outcome == f.verdict)))
+    for name, calls in _memberships(f):
+        # a set holding many calls is only tested, while walking the calls newest first: SQLite would
+        # otherwise collect and sort all of them (concatenating '' hides calls.id from its planner)
+        stmt = stmt.where((Call.id.concat("") if name in walk else Call.id).in_(calls))
     if f.after:
         stamp, call_id = _cursor(f.after)
         stmt = stmt.where(or_(Call.started_at < stamp, and_(Call.started_at == stamp, Call.id < call_id)))
@@ -183,15 +207,33 @@ def _finding_moments(session: Session, f: SearchFilter, transcript_ids: list[int
 def search(session: Session, f: SearchFilter, zone: tzinfo, is_masked: Callable[[str], bool],
            page_size: int = PAGE_SIZE) -> SearchPage:
     """One page of hits after ``f.after``."""
+    if session.get_bind().dialect.name != "postgresql":
+        return _search(session, f, zone, is_masked, page_size)
+    # a page wants its first rows: parallel workers cost more to start on a busy machine (~100 ms) than
+    # the walk they would share, and each overruns the page; serial for this search only
+    before = session.execute(text("SELECT current_setting('max_parallel_workers_per_gather')")).scalar_one()
+    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    page = _search(session, f, zone, is_masked, page_size)
+    # back for the rest of the request (a failed search rolls back, and SET LOCAL with it)
+    session.execute(text("SELECT set_config('max_parallel_workers_per_gather', :v, true)"), {"v": before})
+    return page
+
+
+def _search(session: Session, f: SearchFilter, zone: tzinfo, is_masked: Callable[[str], bool],
+            page_size: int) -> SearchPage:
     matcher = _matcher(f.phrase)
     key = phrase_key(f.phrase) if matcher else ""
+    among = phrase_calls(session, key) if key else None
+    if among == []:  # the index knows no call holding the phrase
+        return SearchPage([], None, 0)
+    walk = common_sets(session, f)
     hits: list[Hit] = []
     examined = 0
     cursor = f.after
     batch = BATCH if matcher else page_size
     for _ in range(MAX_BATCHES if matcher else 1):
-        rows = session.execute(candidates_stmt(SearchFilter(**{**f.__dict__, "after": cursor}), zone, key)
-                               .limit(batch)).all()
+        rows = session.execute(candidates_stmt(SearchFilter(**{**f.__dict__, "after": cursor}), zone, key, among,
+                                               walk).limit(batch)).all()
         docs: dict[int, Any] = dict(session.execute(select(Transcript.id, Transcript.document)
                                     .where(Transcript.id.in_([r.transcript_id for r in rows]))).all())
         moments = {} if matcher else _finding_moments(session, f, [r.transcript_id for r in rows])

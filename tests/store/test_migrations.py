@@ -9,14 +9,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
+import review.search_index  # noqa: F401  (its table and index belong to the models compared)
 from callqa.errors import StoreError
-from review.store.db import head_revision, init_db, make_engine, revision_of
+from review.store.db import comparison_options, head_revision, init_db, make_engine, revision_of
 from review.store.models import Base
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        opts = {"compare_type": True, **comparison_options(conn.dialect.name)}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
     assert diff == [], f"models and migrations differ; add a migration: {diff}"
     assert revision_of(engine).up_to_date
 

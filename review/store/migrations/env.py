@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+import review.search_index  # noqa: F401  (its table and index belong to the schema)
+from review.store.db import comparison_options
 from review.store.models import Base
 
 connection = context.config.attributes.get("connection")
@@ -16,6 +18,7 @@ context.configure(
     # SQLite cannot ALTER most things: batch mode rebuilds the table instead
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    **comparison_options(connection.dialect.name),
 )
 with context.begin_transaction():
     context.run_migrations()
