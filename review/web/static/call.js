@@ -132,6 +132,19 @@
     if (rates.length) { setRate(rates[(i + 1) % rates.length]); }
   }
 
+  // a verdict changes the scorecard (a confirmed finding fails its item): show the server's new score in place,
+  // so the panel never says "passed" beside a violation just confirmed
+  function refreshScorecard() {
+    var panel = document.getElementById("scorecard");
+    if (!panel || !window.DOMParser) { return; }
+    fetch(window.location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (html) {
+        var fresh = html && new DOMParser().parseFromString(html, "text/html").getElementById("scorecard");
+        if (fresh) { panel.replaceWith(document.importNode(fresh, true)); }
+      }).catch(function () { /* the panel stays as it was; a reload shows the new score */ });
+  }
+
   function saveVerdict(form) {
     var status = form.querySelector(".saved");
     var body = new FormData(form);
@@ -155,6 +168,7 @@
           var summary = document.querySelector(".open-summary");
           if (summary) { summary.hidden = true; }
         }
+        refreshScorecard();
       } else {
         status.textContent = result.data.detail || result.data.error || tr("not_saved", "not saved");
         form.classList.add("failed");
