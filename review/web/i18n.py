@@ -49,6 +49,8 @@ LABELS = [
     # call details
     N_("agent"), N_("team"), N_("debtor"), N_("phone"), N_("direction"), N_("language"), N_("dialect"),
     N_("started"), N_("timezone"), N_("status"), N_("inbound"), N_("outbound"),
+    # dialects of transcriber/dialects.toml
+    N_("mandarin"), N_("cantonese"), N_("wu"), N_("sichuanese"), N_("minnan"), N_("english"),
     # rule categories of the shipped packs
     N_("acoustic_agitation"), N_("call_frequency"), N_("calling_hours"),
     N_("customer_complaint_or_regulator"), N_("customer_vulnerability"), N_("false_legal_consequence"),

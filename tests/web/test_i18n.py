@@ -132,6 +132,7 @@ def test_a_users_choice_is_kept_and_pages_show_rule_titles_and_local_times(
     page = client.get("/calls/call-0009", headers=english).text
     assert "暴力或人身威胁" in page and "暴力威胁" in page  # the pack's title and the category's name
     assert "2026-11-27 10:15 +08:00" in page
+    assert "<dd>普通话</dd>" in page and "mandarin" not in page.split("<dl class=\"meta\">")[1].split("</dl>")[0]
     assert "Review queue" not in page and "Findings (" not in page
     bad = client.post("/preferences/language", data={"language": "fr", "csrf_token": csrf}, follow_redirects=False)
     assert bad.status_code == 400
