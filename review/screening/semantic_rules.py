@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from review.screening.findings import FindingResult
 from review.screening.match import CallText, role_ok, word_times
+from review.screening.normalize import HAN, normalize, to_homophones
 from review.screening.rules import Rule, RulePack
 from review.screening.semantic.heads import Heads, load_heads
 from review.screening.semantic.stage import SemanticHit, score_call
@@ -70,15 +72,41 @@ def semantic_plan(packs: Sequence[RulePack]) -> SemanticPlan:
     return plan
 
 
+@lru_cache(maxsize=64)
+def _markers(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """``needs_any`` words as (Chinese forms, their homophone codes for two characters or more, Latin forms)."""
+    han = tuple(normalize(w, True) for w in words if HAN.search(w))
+    # Latin: a whole word or words, or with a trailing * any word that starts so (fuck* for fucking)
+    latin = tuple(normalize(w[:-1], False).rstrip() if w.endswith("*") else normalize(w, False)
+                  for w in words if not HAN.search(w))
+    return han, tuple(to_homophones(w) for w in han if len(w) >= 2), latin
+
+
+def has_marker(text: str, words: tuple[str, ...]) -> bool:
+    """Whether ``text`` holds one of ``words``: Chinese also as a homophone (沙比 for 傻逼), Latin as
+    whole words, or as a word start where the word ends in * (fuck* holds fucking, not ass in assume)."""
+    han, sounds, latin = _markers(words)
+    if HAN.search(text):
+        norm = normalize(text, True)
+        return any(w in norm for w in han) or any(s in to_homophones(norm) for s in sounds) or \
+            any(w in normalize(text, False) for w in latin)
+    norm = normalize(text, False)
+    return any(w in norm for w in latin)
+
+
 def semantic_findings(rule: Rule, call: CallText, scored: dict[Path, list[SemanticHit]],
                       plan: SemanticPlan) -> list[FindingResult]:
     path = Path(rule.params["heads_path"])
     heads = plan.heads[path]
     threshold, head = _threshold(rule, heads), _head(rule)
+    needs = tuple(rule.params.get("needs_any") or ())
     model = f"{heads.meta.get('encoder', '')}; {heads.version}"
     findings = []
     for hit in scored.get(path, []):
         if hit.category != head or hit.score < threshold or not role_ok(rule.applies_to, call.roles[hit.segment]):
+            continue
+        cited = call.raw[hit.segment][hit.span.start:hit.span.end]
+        if needs and not has_marker(cited, needs):
             continue
         start, end = call.starts[hit.segment], call.ends[hit.segment]
         timed = word_times(call, hit.segment, hit.span)
@@ -86,7 +114,7 @@ def semantic_findings(rule: Rule, call: CallText, scored: dict[Path, list[Semant
             start, end = timed
         findings.append(FindingResult(
             rule.id, rule.category, rule.severity, hit.segment, start, end,
-            call.raw[hit.segment][hit.span.start:hit.span.end], rule.citation, rule.urgent,
+            cited, rule.citation, rule.urgent,
             score=hit.score, model=model,
             exemplars=[{"text": e.text, "category": e.category, "similarity": e.similarity} for e in hit.exemplars],
         ))

@@ -11,6 +11,7 @@ import pytest
 
 from callqa.errors import RulePackError
 from review.screening import Screener, load_pack
+from review.screening.rules import RulePack
 from review.screening.semantic.corpus import CORPUS_DIR, corpus_hash, load_corpus
 from review.screening.semantic.heads import HEADS_FILE, load_heads
 from review.screening.semantic.train import train
@@ -127,3 +128,29 @@ def test_denial_clauses(clause: str, denial: bool) -> None:
     from review.screening.semantic.denial import is_denial
 
     assert is_denial(clause) is denial
+
+
+@pytest.mark.parametrize(("text", "vulgar"), [
+    ("你他妈连狗都不如", True),
+    ("沙比玩意儿，还不还", True),  # a recogniser's homophone of 傻逼
+    ("少跟老子扯犊子", True),
+    ("你就是个骗子", False),  # contempt without a vulgar word: an insult, not obscenity
+    ("你脑子进水了吧", False),
+    ("pay the f***ing bill", True),  # the censored spelling as a recogniser writes it
+    ("What the hell is this", True),
+    ("I assume you can pay", False),  # "ass" is a whole word, not a prefix
+    ("You're a leech, honestly", False),
+])
+def test_obscenity_findings_need_a_vulgar_word(cn_pack: RulePack, us_pack: RulePack, text: str, vulgar: bool) -> None:
+    from review.screening.semantic_rules import has_marker
+
+    pack = cn_pack if any("\u4e00" <= ch <= "\u9fff" for ch in text) else us_pack
+    rule = next(r for r in pack.rules if r.type == "semantic" and r.category == "obscenity")
+    assert has_marker(text, tuple(rule.params["needs_any"])) is vulgar
+
+
+def test_a_semantic_obscenity_finding_without_a_vulgar_word_is_dropped(cn: Screener, transcript: Make) -> None:
+    call = transcript([("agent", "您好，我是恒信消费金融的贷后专员，工号8312，我姓王，本次通话全程录音。"),
+                       ("customer", "嗯，什么事"), ("agent", "你就是个骗子，你是猪吗听不懂人话")])
+    categories = {f.category for r in cn.screen(call) for f in r.findings}
+    assert "insult_abuse" in categories and "obscenity" not in categories
