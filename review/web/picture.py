@@ -7,6 +7,7 @@ call (the call page's script relies on that to seek).
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -74,6 +75,12 @@ def label_places(spans: Sequence[MarkedSpan], duration_s: float, width_px: int =
     return places
 
 
+# matplotlib's own font has no Chinese; the Makefile installs WenQuanYi Zen Hei (fonts-wqy-zenhei),
+# and a family missing on a machine is skipped with a warning, never an error
+_FONTS = ["DejaVu Sans", "WenQuanYi Zen Hei", "sans-serif"]
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # "weight normal not found, using 500"
+
+
 def render_png(audio: np.ndarray, duration_s: float, spans: Sequence[MarkedSpan],
                labels: Sequence[str] = ("agent (left)", "customer (right)")) -> bytes:
     from matplotlib.figure import Figure  # no pyplot: no global state, safe in server threads
@@ -88,7 +95,7 @@ def render_png(audio: np.ndarray, duration_s: float, spans: Sequence[MarkedSpan]
         ax.set_xlim(0.0, duration_s)
         ax.set_ylim(-1.0, 1.0)
         ax.set_yticks([])
-        ax.text(0.005, 0.88, labels[row], transform=ax.transAxes, fontsize=8, va="top")
+        ax.text(0.005, 0.88, labels[row], transform=ax.transAxes, fontsize=8, va="top", fontfamily=_FONTS)
         for span in spans:
             end = span.end if span.end > span.start else span.start + 0.3
             ax.axvspan(span.start, end, color=SEVERITY_COLOURS.get(span.severity, "#888888"), alpha=0.3)

@@ -22,7 +22,8 @@ from review.storage import audio_cache, picture_cache
 from review.store.models import Call, User
 from review.store.repo import current_findings
 from review.web.call_view import load_call, moments
-from review.web.deps import current_user, db, state_of
+from review.web.deps import current_user, db, language_of, state_of
+from review.web.i18n import translations
 from review.web.picture import PICTURE_RATE, MarkedSpan, decode_stereo, render_png
 
 router = APIRouter(tags=["media"])
@@ -83,14 +84,17 @@ def picture(call_id: str, request: Request, user: User = Depends(current_user),
     # moments only, numbered as on the page; call-level findings are notes, not a span from 0:00
     spans = [MarkedSpan(f.start or 0.0, f.end if f.end is not None else f.start or 0.0, str(n), f.severity)
              for n, f in enumerate(moments(list(findings)), start=1)]
-    key = hashlib.sha256(repr((call.recording_sha256, [(s.start, s.end, s.label, s.severity) for s in spans])
-                              ).encode()).hexdigest()[:32]
+    # the channel labels are drawn into the picture, so they come in the reader's language
+    gettext = translations(language_of(request)).gettext
+    labels = (gettext("agent (left)"), gettext("customer (right)"))
+    key = hashlib.sha256(repr((call.recording_sha256, [(s.start, s.end, s.label, s.severity) for s in spans],
+                               labels)).encode()).hexdigest()[:32]
     cached = picture_cache(settings, call.recording_sha256, key)
     if not cached.exists():
         audio_data = decode_stereo(recording_file(call, settings))
         duration = audio_data.shape[1] / PICTURE_RATE  # the player's time axis, whatever the metadata says
         cached.parent.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.part")
-        partial.write_bytes(render_png(audio_data, duration, spans))
+        partial.write_bytes(render_png(audio_data, duration, spans, labels))
         partial.replace(cached)
     return FileResponse(cached, media_type="image/png", headers={"cache-control": NO_STORE})

@@ -81,3 +81,18 @@ def test_picture_marks_findings(make_client: Callable[..., TestClient], web_env:
     assert abs(redness(0.0, 0.4)) < 0.05
     # drawn once, then served from the cache
     assert client.get(f"/calls/{CALL_ID}/picture.png").content == response.content
+
+
+def test_picture_labels_come_in_the_readers_language(make_client: Callable[..., TestClient]) -> None:
+    import numpy as np
+    from matplotlib.image import imread
+
+    client = make_client()
+    sign_in(client, "sam")
+    english = client.get(f"/calls/{CALL_ID}/picture.png", headers={"accept-language": "en"}).content
+    chinese = client.get(f"/calls/{CALL_ID}/picture.png", headers={"accept-language": "zh-CN"}).content
+    a, b = (imread(io.BytesIO(png))[:, :, :3] for png in (english, chinese))
+    # only the channel labels in the top-left corners differ: the waveform and the marks are the same
+    differs = np.abs(a - b).max(axis=2) > 0.1
+    rows, cols = np.nonzero(differs)
+    assert rows.size and cols.max() < 150
