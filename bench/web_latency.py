@@ -3,6 +3,8 @@
     python bench/web_latency.py [--items 100000] [--requests 200] [--database-url URL]
                                 [--out bench/results/web_latency.json]
 
+The file holds one entry per database ("sqlite", "postgresql"); a run replaces its own.
+
 Fills a fresh SQLite file (or the PostgreSQL database given, which must be empty) with that many
 screened calls, each with a transcript, findings and a review item (a tenth of them decided, some
 overdue), then times full requests through the app (routing, sign-in check, queries, template)
@@ -175,6 +177,11 @@ def main() -> None:
             fill(factory, args.items, wav)
             with session_scope(factory) as session:
                 accounts.add_user(session, "bench-supervisor", "bench password 1", "supervisor")
+            if engine.dialect.name == "postgresql":
+                # what autovacuum does minutes after a bulk load: without statistics the planner
+                # guesses a handful of rows per table and picks plans no running centre would see
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("VACUUM ANALYZE")
         fill_s = time.perf_counter() - t0
         with session_scope(factory) as session:
             count = session.execute(select(ReviewItem.id).order_by(ReviewItem.id.desc()).limit(1)).scalar_one()
@@ -246,7 +253,15 @@ def main() -> None:
         client.close()
         engine.dispose()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    # one file for both databases, each run replacing its own backend's entry
+    results: dict[str, Any] = {}
+    if args.out.exists():
+        earlier = json.loads(args.out.read_text(encoding="utf-8"))
+        if isinstance(earlier, dict) and "backend" not in earlier:
+            results = {k: v for k, v in earlier.items() if k in ("sqlite", "postgresql")}
+    results[str(result["backend"])] = result
+    args.out.write_text(json.dumps(dict(sorted(results.items())), indent=2, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
     print(json.dumps({k: result[k] for k in ("backend", "items", "queue_page", "call_page", "search_page",
                                              "queue_page_cpu", "call_page_cpu", "search_page_cpu",
                                              "load_average_1min", "meets_target")}))

@@ -209,13 +209,22 @@ def search(session: Session, f: SearchFilter, zone: tzinfo, is_masked: Callable[
     """One page of hits after ``f.after``."""
     if session.get_bind().dialect.name != "postgresql":
         return _search(session, f, zone, is_masked, page_size)
-    # a page wants its first rows: parallel workers cost more to start on a busy machine (~100 ms) than
-    # the walk they would share, and each overruns the page; serial for this search only
-    before = session.execute(text("SELECT current_setting('max_parallel_workers_per_gather')")).scalar_one()
-    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    settings = {
+        # a page wants its first rows: parallel workers cost more to start on a busy machine (~100 ms)
+        # than the walk they would share, and each overruns the page
+        "max_parallel_workers_per_gather": "0",
+        # the best plan hangs on the values (one agent's 250 calls, a phrase in every call): a generic
+        # plan, which psycopg's prepared statements get after a few runs, took 285 ms instead of 25
+        "plan_cache_mode": "force_custom_plan",
+    }
+    before = {name: session.execute(text("SELECT current_setting(:n)"), {"n": name}).scalar_one()
+              for name in settings}
+    for name, value in settings.items():
+        session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
     page = _search(session, f, zone, is_masked, page_size)
-    # back for the rest of the request (a failed search rolls back, and SET LOCAL with it)
-    session.execute(text("SELECT set_config('max_parallel_workers_per_gather', :v, true)"), {"v": before})
+    # back for the rest of the request (a failed search rolls back, and these local settings with it)
+    for name, value in before.items():
+        session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
     return page
 
 
