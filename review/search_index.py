@@ -39,8 +39,7 @@ class CallSearchText(Base):
 
 # PostgreSQL only (migration 0010): the comparison of models and migrations skips it elsewhere
 Index("ix_call_search_text_sound_trgm", CallSearchText.sound, postgresql_using="gin",
-      postgresql_ops={"sound": "gin_trgm_ops"}, postgresql_with={"fastupdate": "off"},  # 0012: no pending list
-      info={"dialect": "postgresql"}).ddl_if(dialect="postgresql")
+      postgresql_ops={"sound": "gin_trgm_ops"}, info={"dialect": "postgresql"}).ddl_if(dialect="postgresql")
 
 FTS_TABLE = "call_search_fts"  # SQLite's trigram index (migration 0012) and its shadow tables' prefix
 TRIGRAM = 3  # the shortest phrase a trigram index can find

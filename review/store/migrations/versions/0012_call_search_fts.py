@@ -12,10 +12,7 @@ by call_search_text's rowid, which VACUUM may renumber. Triggers keep it in step
 to call_search_text, bulk loads included. An SQLite built without FTS5 or the trigram tokenizer
 (before 3.34) keeps the LIKE search; review.search_index checks which one it has.
 
-PostgreSQL needs no table here: the pg_trgm index of migration 0010 serves the same test, now
-without its pending list (fastupdate off): a GIN index collects new entries in a list that every
-search reads whole until a vacuum or 4 MB of them merge it, which made a phrase's lookup take
-~450 ms instead of 2 ms after a bulk load; each saved transcript now updates the index itself. Both
+PostgreSQL needs no table here: the pg_trgm index of migration 0010 serves the same test. Both
 databases gain indexes for the search page's category and verdict filters, so a category or an
 outcome held by few calls is found without reading every finding or item.
 Revision 0011 was reserved and never used, so this one follows 0010.
@@ -24,7 +21,6 @@ Revision 0011 was reserved and never used, so this one follows 0010.
 from __future__ import annotations
 
 from alembic import op
-from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
 revision = '0012'
@@ -47,22 +43,10 @@ _CREATE = (
 )
 
 
-_TRGM = "ix_call_search_text_sound_trgm"
-
-
-def _has_trgm_index(bind: Connection) -> bool:
-    return bind.exec_driver_sql(f"SELECT to_regclass('{_TRGM}')").scalar() is not None
-
-
 def upgrade() -> None:
     op.create_index("ix_findings_category_call", "findings", ["category", "call_id"])
     op.create_index("ix_review_items_outcome_call", "review_items", ["outcome", "call_id"])
     bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        if _has_trgm_index(bind):  # 0010 leaves it out where pg_trgm could not be created
-            bind.exec_driver_sql(f"ALTER INDEX {_TRGM} SET (fastupdate = off)")
-            bind.exec_driver_sql(f"SELECT gin_clean_pending_list('{_TRGM}'::regclass)")
-        return
     if bind.dialect.name != "sqlite":
         return
     try:
@@ -75,8 +59,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    if bind.dialect.name == "postgresql" and _has_trgm_index(bind):
-        bind.exec_driver_sql(f"ALTER INDEX {_TRGM} RESET (fastupdate)")
     if bind.dialect.name == "sqlite":
         for trigger in ("call_search_fts_ai", "call_search_fts_ad", "call_search_fts_au"):
             bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
