@@ -48,7 +48,9 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Engine, create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
-from review import audit, queue  # noqa: E402
+from review.audit import chain as audit  # noqa: E402
+from review.calls.repo import current_findings  # noqa: E402
+from review.queue import lifecycle as queue  # noqa: E402
 from review.store.db import init_db, make_engine  # noqa: E402
 from review.store.models import (  # noqa: E402
     Call,
@@ -58,7 +60,6 @@ from review.store.models import (  # noqa: E402
     Transcript,
     User,
 )
-from review.store.repo import current_findings  # noqa: E402
 
 PG_URL = os.environ.get("CALLQA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SEVERITIES = ["minor"] * 60 + ["major"] * 35 + ["critical"] * 5  # 5 % critical -> four eyes

@@ -28,8 +28,8 @@ from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from callqa.config import SamplingSettings  # noqa: E402
-from review.reports import build_report, write_report  # noqa: E402
-from review.sampling import draw_sample, verify_draw  # noqa: E402
+from review.reports.report import build_report, write_report  # noqa: E402
+from review.sampling.draw import draw_sample, verify_draw  # noqa: E402
 from review.store.db import init_db, make_engine  # noqa: E402
 from review.store.models import Call, Finding, Screening, Transcript  # noqa: E402
 

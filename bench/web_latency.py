@@ -39,10 +39,12 @@ from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from callqa.config import load_settings  # noqa: E402
-from review import accounts, search_index  # noqa: E402
+from review.accounts import users as accounts  # noqa: E402
+from review.search import index as search_index  # noqa: E402
 from review.store.db import init_db, make_engine, session_scope  # noqa: E402
 from review.store.models import (  # noqa: E402
     Call,
+    CallSearchText,
     Finding,
     ReviewItem,
     Screening,
@@ -122,7 +124,7 @@ def fill(factory: sessionmaker[Any], n: int, wav: Path, seed: int = 7) -> None:
         with session_scope(factory) as session:
             for model, rows in ((Call, calls), (Transcript, transcripts), (Screening, screenings),
                                 (Finding, findings), (ReviewItem, items), (Verdict, verdicts),
-                                (search_index.CallSearchText, search_index.rows_for(search_rows))):
+                                (CallSearchText, search_index.rows_for(search_rows))):
                 if rows:
                     session.execute(insert(model), rows)
         print(f"  filled {min(n, start + BATCH)}/{n}", file=sys.stderr)

@@ -50,7 +50,7 @@ class QueueSettings:
     sla_hours: float = 48.0
     max_open_per_reviewer: int = 20
     appeal_window_days: int = 14
-    agreement_share: float = 0.1  # share of first reviews blind-checked by a second reviewer (review.agreement)
+    agreement_share: float = 0.1  # share of first reviews blind-checked by a second reviewer (review.queue.agreement)
     agreement_salt: str = ""  # per-site secret that makes the blind-check draw unpredictable to reviewers
 
 

@@ -59,8 +59,8 @@ def day_bounds(day: date, site_timezone: str) -> tuple[datetime, datetime]:
 
 def close_night(settings: Settings, factory: sessionmaker[Session], call_ids: list[str]) -> NightClose:
     """Draw each day's sample and write the report over the night's days; problems become notes."""
-    from review.reports import build_report, write_report
-    from review.sampling import draw_sample
+    from review.reports.report import build_report, write_report
+    from review.sampling.draw import draw_sample
     from review.store.db import session_scope
 
     result = NightClose()
@@ -82,7 +82,7 @@ def close_night(settings: Settings, factory: sessionmaker[Session], call_ids: li
     since, until = day_bounds(days[0], settings.flows.timezone)[0], day_bounds(days[-1], settings.flows.timezone)[1]
     try:
         # the SLA sweep runs before the report so the morning report's overdue count is today's
-        from review.queue import mark_overdue
+        from review.queue.lifecycle import mark_overdue
 
         with session_scope(factory) as session:
             result.overdue = len(mark_overdue(session, sla_hours=settings.queue.sla_hours))
@@ -102,7 +102,7 @@ def close_night(settings: Settings, factory: sessionmaker[Session], call_ids: li
 
 
 def _announce(settings: Settings, report: object, paths: dict[str, Path]) -> None:
-    from review.notify import send_report
+    from review.reports.notify import send_report
 
     if not (settings.notify.wecom_url or settings.notify.dingtalk_url or settings.notify.slack_url):
         return

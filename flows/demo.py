@@ -122,9 +122,9 @@ def load_truth(examples: Path) -> dict[str, dict[str, Any]]:
 
 def _accounts(settings: Settings) -> tuple[list[str], str]:
     try:
-        from review import accounts
+        from review.accounts import users as accounts
     except ImportError:
-        return [], "review/accounts.py is not there yet: no demo sign-in accounts were created"
+        return [], "review/accounts/users.py is not there yet: no demo sign-in accounts were created"
     from callqa.errors import AccountError
     from review.store.db import session_scope
 
@@ -136,7 +136,7 @@ def _accounts(settings: Settings) -> tuple[list[str], str]:
             except AccountError:
                 pass  # made by an earlier demo run
             made.append(f"{username} ({role})")
-    return made, f"demo sign-in accounts (review/accounts.py), password {DEMO_PASSWORD!r}"
+    return made, f"demo sign-in accounts (review/accounts/users.py), password {DEMO_PASSWORD!r}"
 
 
 def _state(settings: Settings, pairs: list[tuple[str, str]]) -> list[DemoCall]:
@@ -213,7 +213,7 @@ def truthful_decision(finding: Any, labels: dict[str, Any] | None) -> tuple[str,
 
 def simulate_review(settings: Settings, truth: dict[str, dict[str, Any]]) -> ReviewLog:
     """Play the reviewers' part from the scripts' truth, through `callqa queue` commands."""
-    from review.sampling import current_findings_stmt
+    from review.sampling.draw import current_findings_stmt
     from review.store.db import session_scope
     from review.store.models import Finding, ReviewItem
 
@@ -273,7 +273,7 @@ def _period(settings: Settings, call_ids: list[str]) -> tuple[str, str] | None:
 
 def truth_figures(settings: Settings, truth: dict[str, dict[str, Any]], call_ids: list[str]) -> dict[str, Any]:
     """The violation rate, miss rate and rule precision the scripts' truth gives for these calls."""
-    from review.sampling import current_findings_stmt
+    from review.sampling.draw import current_findings_stmt
     from review.store.db import session_scope
     from review.store.models import Finding
 

@@ -68,7 +68,7 @@ def quarantine(settings: Settings, factory: sessionmaker[Session] | None, *, nam
 
 def _record(factory: sessionmaker[Session], *, name: str, reason: str, call_id: str | None, sha256: str | None,
             target: Path | None, reason_file: Path, source_url: str | None) -> None:
-    from review import audit
+    from review.audit import chain as audit
     from review.store.db import session_scope
     from review.store.models import Call
 
@@ -77,7 +77,7 @@ def _record(factory: sessionmaker[Session], *, name: str, reason: str, call_id: 
             known = session.get(Call, call_id) if call_id else None
             registered = known is not None and known.recording_sha256 == sha256
             if registered:
-                from review.store.repo import mark_failed
+                from review.calls.repo import mark_failed
 
                 mark_failed(session, call_id, reason)  # type: ignore[arg-type]
             audit.append(session, "quarantined", call_id=call_id if registered else None,

@@ -64,8 +64,8 @@ def _deleted_before(session: Session, call_id: str) -> bool:
 
 def _delete_recording(settings: Settings, session: Session, call: Any, result: RetentionResult,
                       cutoff: datetime) -> None:
-    from review import audit
-    from review.storage import delete_file, derived_files
+    from review.audit import chain as audit
+    from review.store.files import delete_file, derived_files
 
     recording = settings.resolve_stored(call.recording_path)
     derived = derived_files(settings, call.recording_sha256)
@@ -111,8 +111,8 @@ def _delete_recording(settings: Settings, session: Session, call: Any, result: R
 
 def _strip_transcript(settings: Settings, session: Session, transcript: Any, call: Any, anonymise: bool,
                       result: RetentionResult, cutoff: datetime) -> None:
-    from review import audit
-    from review.storage import delete_file
+    from review.audit import chain as audit
+    from review.store.files import delete_file
 
     result.transcripts_stripped.append(transcript.id)
     if result.dry_run:

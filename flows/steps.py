@@ -119,7 +119,7 @@ def register(settings: Settings, factory: sessionmaker[Session], item: WorkItem,
     outcome.duration_s = info.duration_s
     metadata = {**item.metadata, "source": item.source.url, "original_name": item.source.name,
                 "audio_channels": info.channels, "sample_rate": info.sample_rate}
-    from review.store.repo import register_call
+    from review.calls.repo import register_call
 
     with session_scope(factory) as session:
         call, created = register_call(session, call_id=item.metadata["call_id"], recording_sha256=staged.sha256,
@@ -144,9 +144,9 @@ def _stored_transcript(session: Session, call_id: str, model_keys: set[str], any
 def transcribe(settings: Settings, factory: sessionmaker[Session], call_id: str, path: Path,
                metadata: dict[str, Any], item: WorkItem, outcome: CallOutcome) -> tuple[int, dict[str, Any]]:
     """The call's transcript for the current model: the stored one, or a new one. (id, document)."""
-    from review import audit
+    from review.audit import chain as audit
+    from review.calls.repo import save_transcript
     from review.store.db import session_scope
-    from review.store.repo import save_transcript
 
     engine = worker.transcriber(settings)
     keys = {engine.model_key(None), engine.model_key(metadata.get("dialect"))}
@@ -175,11 +175,11 @@ def transcribe(settings: Settings, factory: sessionmaker[Session], call_id: str,
 def screen(settings: Settings, factory: sessionmaker[Session], call_id: str, transcript_id: int,
            document: dict[str, Any], outcome: CallOutcome) -> None:
     """Screen the transcript with every applicable pack (stored once per pack version); queue if flagged."""
-    from review.queue import enqueue
+    from review.calls.repo import save_screening
+    from review.queue.lifecycle import enqueue
     from review.screening import history_for
     from review.store.db import session_scope
     from review.store.models import Finding
-    from review.store.repo import save_screening
 
     screener = worker.screener(settings, document.get("language"))
     urgent = False
@@ -214,7 +214,7 @@ def _mark_screened(session: Session, call_id: str) -> None:
 
 
 def _notify_urgent(settings: Settings, factory: sessionmaker[Session], call_id: str) -> None:
-    from review.notify import notify_urgent_for_call
+    from review.reports.notify import notify_urgent_for_call
     from review.store.db import session_scope
 
     try:

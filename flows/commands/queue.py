@@ -16,7 +16,7 @@ from review.store.db import init_db, make_engine, revision_of, session_scope
 from review.store.models import ReviewItem, User
 
 if TYPE_CHECKING:
-    from review.storage import FilesReport
+    from review.store.files import FilesReport
 
 USER_OPTION = typer.Option(..., "--user", "-u", envvar="CALLQA_USER", help="Who acts (username; or CALLQA_USER).")
 
@@ -28,7 +28,7 @@ def _sessions(settings: Settings) -> sessionmaker[Session]:
 
 
 def _user(session: Session, username: str) -> User:
-    from review.accounts import get_user
+    from review.accounts.users import get_user
 
     return get_user(session, username)
 
@@ -64,7 +64,7 @@ def _register_queue(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
     ) -> None:
         """List review items in priority order (urgent, then severity, then age)."""
-        from review.queue import list_items
+        from review.queue.lifecycle import list_items
 
         with session_scope(_sessions(load_settings())) as session:
             for item in list_items(session, status=status, overdue=True if overdue else None, limit=limit):
@@ -79,7 +79,7 @@ def _register_queue(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the item as JSON."),
     ) -> None:
         """Claim the next item you may review (a lease of queue.lease_seconds); exits 1 when there is none."""
-        from review.queue import claim_next
+        from review.queue.lifecycle import claim_next
 
         settings = load_settings()
         with session_scope(_sessions(settings)) as session:
@@ -94,7 +94,7 @@ def _register_queue(app: typer.Typer) -> None:
     @q.command("claim")
     def claim_command(item_id: int = typer.Argument(..., help="Review item id."), user: str = USER_OPTION) -> None:
         """Claim one chosen item (or renew your lease on it)."""
-        from review.queue import claim
+        from review.queue.lifecycle import claim
 
         settings = load_settings()
         with session_scope(_sessions(settings)) as session:
@@ -104,7 +104,7 @@ def _register_queue(app: typer.Typer) -> None:
     @q.command("release")
     def release_command(item_id: int = typer.Argument(..., help="Review item id."), user: str = USER_OPTION) -> None:
         """Give a claimed item back to the queue unfinished."""
-        from review.queue import release
+        from review.queue.lifecycle import release
 
         with session_scope(_sessions(load_settings())) as session:
             _show(release(session, item_id, _user(session, user)), False)
@@ -122,7 +122,7 @@ def _register_queue(app: typer.Typer) -> None:
         submit_now: bool = typer.Option(False, "--submit", help="Submit the item after this verdict."),
     ) -> None:
         """Record a verdict on one finding (or on a sampled call), optionally submitting the item."""
-        from review import queue
+        from review.queue import lifecycle as queue
 
         settings = load_settings()
         with session_scope(_sessions(settings)) as session:
@@ -139,7 +139,7 @@ def _register_queue(app: typer.Typer) -> None:
     @q.command("submit")
     def submit_command(item_id: int = typer.Argument(..., help="Review item id."), user: str = USER_OPTION) -> None:
         """Finish your review stage of an item (four eyes and disputes follow automatically)."""
-        from review.queue import submit
+        from review.queue.lifecycle import submit
 
         settings = load_settings()
         with session_scope(_sessions(settings)) as session:
@@ -156,7 +156,7 @@ def _register_queue(app: typer.Typer) -> None:
         comment: str = typer.Option("", "--comment", help="Free-text comment."),
     ) -> None:
         """Supervisor: settle a disputed item."""
-        from review.queue import supervisor_decide
+        from review.queue.lifecycle import supervisor_decide
 
         decisions: dict[int, str] = {}
         for pair in decision:
@@ -175,7 +175,7 @@ def _register_queue(app: typer.Typer) -> None:
         reason: str = typer.Option(..., "--reason", help="Why the outcome is wrong."),
     ) -> None:
         """Team lead: appeal a final violation of your team, once, within queue.appeal_window_days."""
-        from review.queue import appeal
+        from review.queue.lifecycle import appeal
 
         settings = load_settings()
         with session_scope(_sessions(settings)) as session:
@@ -190,7 +190,7 @@ def _register_queue(app: typer.Typer) -> None:
         comment: str = typer.Option("", "--comment", help="Reasons for the ruling."),
     ) -> None:
         """Supervisor: rule on an appeal; the ruling is final."""
-        from review.queue import rule_appeal
+        from review.queue.lifecycle import rule_appeal
 
         with session_scope(_sessions(load_settings())) as session:
             row = rule_appeal(session, appeal_id, _user(session, user), ruling, comment)
@@ -199,7 +199,7 @@ def _register_queue(app: typer.Typer) -> None:
     @q.command("stats")
     def stats_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
         """Mark items past the SLA (queue.sla_hours) as overdue, then print queue counts."""
-        from review.queue import mark_overdue, stats
+        from review.queue.lifecycle import mark_overdue, stats
 
         settings = load_settings()
         with session_scope(_sessions(settings)) as session:
@@ -229,7 +229,8 @@ def _register_audit(app: typer.Typer) -> None:
                                    "whose recording or transcript file is missing, and files no row names."),
     ) -> None:
         """Check the whole audit chain (or one evidence pack) and name the first entry that fails."""
-        from review.audit import verify, verify_pack
+        from review.audit.chain import verify
+        from review.audit.evidence import verify_pack
 
         if pack is not None:
             result = verify_pack(pack, recording=recording)
@@ -257,7 +258,7 @@ def _register_audit(app: typer.Typer) -> None:
         user: str = typer.Option("system", "--user", "-u", envvar="CALLQA_USER", help="Who exports (logged)."),
     ) -> None:
         """Write the evidence pack of one call (zip, verifiable with `callqa audit verify --pack`)."""
-        from review.audit import export_call
+        from review.audit.evidence import export_call
 
         with session_scope(_sessions(load_settings())) as session:
             result = export_call(session, call_id, out, actor=user)
@@ -266,7 +267,7 @@ def _register_audit(app: typer.Typer) -> None:
 
 
 def _check_files(session: Session, settings: Settings) -> FilesReport:
-    from review.storage import check_files
+    from review.store.files import check_files
 
     report = check_files(session, settings)
     for line in report.missing:

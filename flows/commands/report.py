@@ -55,8 +55,8 @@ def register(app: typer.Typer) -> None:
                                         "as overdue. Default: queue.sla_hours."),
     ) -> None:
         """Print or write the compliance report of a period: volumes, findings, backlog, estimates, failures."""
-        from review.notify import send_report
-        from review.reports import build_report, write_report
+        from review.reports.notify import send_report
+        from review.reports.report import build_report, write_report
 
         settings = load_settings()
         start, end = period(settings, since, until)
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
             elif fmt is ReportFormat.csv:
                 typer.echo(report.rows_csv(), nl=False)
             else:
-                from review.report_render import render_html
+                from review.reports.render import render_html
 
                 typer.echo(render_html(report))
             return
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
                                                            "audit entry and compare it with the stored sample."),
     ) -> None:
         """Draw the compliance sample of unflagged calls for a period and queue it for review (idempotent)."""
-        from review.sampling import draw_sample, verify_draw
+        from review.sampling.draw import draw_sample, verify_draw
 
         settings = load_settings()
         sessions = _sessions(settings)

@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         password_stdin: bool = typer.Option(False, help="Read the password from one line of stdin."),
     ) -> None:
         """Add a user; the password is prompted for (or read from stdin)."""
-        from review import accounts
+        from review.accounts import users as accounts
         from review.store.db import session_scope
 
         password = _password(password_stdin)
@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
         password_stdin: bool = typer.Option(False, help="Read the password from one line of stdin."),
     ) -> None:
         """Set a new password; the user's open sessions end."""
-        from review import accounts
+        from review.accounts import users as accounts
         from review.store.db import session_scope
 
         password = _password(password_stdin)
@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
         new_role: str = typer.Argument(..., help="reviewer | supervisor | compliance | admin."),
     ) -> None:
         """Change a user's role."""
-        from review import accounts
+        from review.accounts import users as accounts
         from review.store.db import session_scope
 
         with session_scope(_session_factory()) as session:
@@ -102,8 +102,9 @@ def register(app: typer.Typer) -> None:
     @users.command("revoke")
     def revoke(username: str = typer.Argument(..., help="Sign-in name.")) -> None:
         """End every signed-in session of a user now (the admin's Sessions page does the same)."""
-        from review import audit, sessions
-        from review.accounts import get_user
+        from review.accounts import sessions
+        from review.accounts.users import get_user
+        from review.audit import chain as audit
         from review.store.db import session_scope
 
         with session_scope(_session_factory()) as session:
@@ -114,7 +115,7 @@ def register(app: typer.Typer) -> None:
     @users.command("list")
     def list_users() -> None:
         """List users with their role, team and state."""
-        from review import accounts
+        from review.accounts import users as accounts
         from review.store.db import session_scope
 
         with session_scope(_session_factory()) as session:

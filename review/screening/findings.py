@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-@dataclass  # not frozen: review.store.repo's FindingLike protocol declares plain attributes
+@dataclass  # not frozen: review.calls.repo's FindingLike protocol declares plain attributes
 class FindingResult:
     rule_id: str
     category: str

@@ -2,7 +2,7 @@
 
 The ``scorecard:`` block of a pack (packs/README.md, "Scorecards") is optional. Each item is tied to
 rules of the pack (``rules``), to categories (``categories``: any rule of the pack in them), or is
-answered by the reviewer (``reviewer: true``). Scoring a call against it is ``review.scorecard``;
+answered by the reviewer (``reviewer: true``). Scoring a call against it is ``review.scorecard.scoring``;
 this module only reads and checks the definition, so a bad scorecard fails the pack load like a bad
 rule does, naming the file, the line and the item.
 """

@@ -158,7 +158,7 @@ class ReviewItem(Base):
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column()
-    # blind agreement check of a final first review (review.agreement): NULL (not drawn) | open | claimed | done;
+    # blind agreement check of a final first review (review.queue.agreement): NULL (not drawn) | open | claimed | done;
     # kept apart from status because the check never holds up the item's final outcome
     agreement_check: Mapped[str | None] = mapped_column(String(16))
 
@@ -224,7 +224,7 @@ class SamplingDraw(Base):
 
 
 class AuditEvent(Base):
-    """An append-only, hash-chained log entry (see review.audit)."""
+    """An append-only, hash-chained log entry (see review.audit.chain)."""
 
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -241,7 +241,7 @@ class AuditEvent(Base):
 
 
 class WebSession(Base):
-    """A signed-in browser session of the review UI, kept on the server (review.sessions).
+    """A signed-in browser session of the review UI, kept on the server (review.accounts.sessions).
 
     The cookie carries only a random token; the row is found by its SHA-256, so a copied
     database does not hand out live sessions. A row ends (``ended_at``) at sign-out, when the
@@ -264,7 +264,7 @@ class WebSession(Base):
 
 class SigninFailure(Base):
     """One failed sign-in, counted per account and per client address over a sliding window
-    (review.throttle); in the database so that every web process sees the same counts."""
+    (review.accounts.throttle); in the database so that every web process sees the same counts."""
 
     __tablename__ = "signin_failures"
     __table_args__ = (Index("ix_signin_failures_key_at", "key", "at"),)
@@ -291,3 +291,18 @@ class ScorecardAnswer(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CallSearchText(Base):
+    """A call's newest transcript in sound form, one line per segment (migration 0010); written and
+    searched by review.search.index."""
+
+    __tablename__ = "call_search_text"
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(Integer)
+    sound: Mapped[str] = mapped_column(Text, default="")
+
+
+# PostgreSQL only (migration 0010): the comparison of models and migrations skips it elsewhere
+Index("ix_call_search_text_sound_trgm", CallSearchText.sound, postgresql_using="gin",
+      postgresql_ops={"sound": "gin_trgm_ops"}, info={"dialect": "postgresql"}).ddl_if(dialect="postgresql")

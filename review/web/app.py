@@ -27,8 +27,8 @@ from callqa.errors import (
     PermissionDeniedError,
     QueueConflictError,
 )
-from review.sessions import Timeouts
-from review.throttle import Limits
+from review.accounts.sessions import Timeouts
+from review.accounts.throttle import Limits
 from review.web.deps import WebState, render, wants_json
 from review.web.i18n import N_, when
 from review.web.security import (

@@ -10,11 +10,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from callqa.errors import NotFoundError, PermissionDeniedError
+from review.calls.repo import current_findings
 from review.privacy import mask_text, mask_value
-from review.queue import disputed_findings
-from review.queue_base import took_part
+from review.queue.base import took_part
+from review.queue.lifecycle import disputed_findings
 from review.store.models import Appeal, Call, Finding, ReviewItem, Transcript, User, Verdict
-from review.store.repo import current_findings
 from review.web.acoustic_view import KEEP_S, AcousticTrack, acoustic_track, quiet_stretches, skip_ranges
 from review.web.i18n import N_
 
@@ -255,7 +255,7 @@ def build_call_view(session: Session, user: User, call: Call, item: ReviewItem |
                                     and v.stage == "first" and v.decision == "confirmed"
                                     and any(f.id == v.finding_id and f.severity == "critical" for f in findings)}
     stage = "second" if blind else item.stage if item is not None else "first"
-    if blind:  # review.agreement: the second reviewer decides without seeing the first verdicts
+    if blind:  # review.queue.agreement: the second reviewer decides without seeing the first verdicts
         verdicts = [v for v in verdicts if v.stage == "second" and v.reviewer_id == user.id]
     numbers = {f.id: n for n, f in enumerate(moments(findings), start=1)}
     views = []

@@ -1,9 +1,9 @@
 """The dashboard's figures: the morning report's estimates per day or week, with their intervals.
 
-Every figure comes from review.estimates.estimate (the same code the morning report runs), once per
+Every figure comes from review.sampling.estimates.estimate (the same code the morning report runs), once per
 period, narrowed by team and agent through its ``scope``; the rule filter picks that rule's
 precision (without it, precision pools every rule's confirmed and false-positive findings with
-review.stats.proportion, as the per-rule figures are). Queue health is review.queue_stats.stats.
+review.sampling.stats.proportion, as the per-rule figures are). Queue health is review.queue.stats.stats.
 The rows shown and the CSV are one list (``DashboardView.rows``), so the export is what is shown.
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from review.estimates import estimate
-from review.queue_stats import QueueStats, stats
-from review.stats import proportion
+from review.queue.stats import QueueStats, stats
+from review.sampling.estimates import estimate
+from review.sampling.stats import proportion
 from review.store.models import Call, ReviewItem, User
 
 METRICS = ("violation_rate", "miss_rate", "rule_precision", "reviewer_agreement")
@@ -166,8 +166,8 @@ def build_dashboard(session: Session, f: DashboardFilter, zone: tzinfo, now: dat
 
 
 def _scores(session: Session, f: DashboardFilter, zone: tzinfo) -> list[FigureRow]:
-    """Scorecard mean (as a share of 100) and pass rate per agent over the range (review.scorecard_store)."""
-    from review.scorecard_store import scorecard_summary
+    """Scorecard mean (as a share of 100) and pass rate per agent over the range (review.scorecard.records)."""
+    from review.scorecard.records import scorecard_summary
 
     out: list[FigureRow] = []
     for s in scorecard_summary(session, _instant(f.date_from, zone), _instant(f.date_to + timedelta(days=1), zone)):

@@ -13,11 +13,11 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from callqa.config import Settings
-from review import sessions
-from review.accounts import UserInfo
+from review.accounts import sessions
+from review.accounts.throttle import Limits
+from review.accounts.users import UserInfo
 from review.store.db import session_scope
 from review.store.models import User, WebSession
-from review.throttle import Limits
 from review.web.call_view import REASON_CODES
 from review.web.i18n import LANGUAGE_NAMES, pick_language, translations
 from review.web.security import (

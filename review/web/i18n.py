@@ -38,7 +38,7 @@ LABELS = [
     # review item statuses, stages, kinds, outcomes
     N_("open"), N_("mine"), N_("claimed"), N_("final"), N_("disputed"), N_("appealed"), N_("all"),
     N_("first"), N_("second"),
-    # what a supervisor did on an item (review.queue_base.took_part), shown on the appeals tab
+    # what a supervisor did on an item (review.queue.base.took_part), shown on the appeals tab
     N_("is its agent"), N_("did its first review"), N_("did its second review"), N_("settled its dispute"),
     N_("flagged"), N_("sample"), N_("violation"), N_("no violation"), N_("clean"),
     N_("no_violation"), N_("confirmed"), N_("false_positive"), N_("upheld"), N_("overturned"),

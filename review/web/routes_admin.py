@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from review import audit, sessions
-from review.accounts import get_user
+from review.accounts import sessions
+from review.accounts.users import get_user
+from review.audit import chain as audit
 from review.store.models import User, WebSession
 from review.web.deps import db, render, require, state_of
 

@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from callqa.dates import site_zone
-from review import queue, sessions
+from review.accounts import sessions
 from review.privacy import mask_document
+from review.queue import lifecycle as queue
 from review.store.models import ReviewItem, User
 from review.web.call_view import build_call_view, latest_transcript, load_call
 from review.web.deps import current_user, db, require, rule_titles, session_data, state_of, web_session
@@ -56,7 +57,7 @@ class ItemOut(BaseModel):
     @classmethod
     def of(cls, item: ReviewItem, blind: bool = False) -> ItemOut:
         out = cls.model_validate(item, from_attributes=True)
-        # the holder of a blind agreement check (review.agreement) is not told the first review's outcome
+        # the holder of a blind agreement check (review.queue.agreement) is not told the first review's outcome
         return out.model_copy(update={"outcome": None}) if blind else out
 
 

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from review import accounts, sessions, throttle
+from review.accounts import sessions, throttle
+from review.accounts import users as accounts
 from review.store.models import User
 from review.web.deps import check_csrf, current_user, db, render, session_data, state_of
 from review.web.i18n import N_

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from callqa.config import Settings
 from callqa.errors import AudioDecodeError, NotFoundError
-from review.storage import audio_cache, picture_cache
+from review.calls.repo import current_findings
+from review.store.files import audio_cache, picture_cache
 from review.store.models import Call, User
-from review.store.repo import current_findings
 from review.web.call_view import load_call, moments
 from review.web.deps import current_user, db, language_of, state_of
 from review.web.i18n import translations

@@ -11,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqa.dates import site_zone
-from review import audit, queue, sessions
-from review.queue_base import SUPERVISOR_ROLES
+from review.accounts import sessions
+from review.audit import chain as audit
+from review.queue import lifecycle as queue
+from review.queue.base import SUPERVISOR_ROLES
 from review.store.models import ReviewItem, User
 from review.web.call_view import REASON_CODES, build_call_view, load_call, open_findings
 from review.web.deps import (

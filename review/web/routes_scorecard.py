@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from review import queue
-from review.scorecard_store import record_answer
+from review.queue import lifecycle as queue
+from review.scorecard.records import record_answer
 from review.store.models import User
 from review.web.deps import db, require, wants_json
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from callqa.dates import site_zone
 from callqa.errors import CallQAError
-from review import sessions
+from review.accounts import sessions
 from review.store.models import User
 from review.web import search_view as sv
 from review.web.deps import db, render, require, state_of, web_session

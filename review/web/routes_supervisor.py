@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from review import queue
-from review.queue_base import took_part
+from review.queue import lifecycle as queue
+from review.queue.base import took_part
 from review.store.models import User
 from review.web import supervisor_view as sv
 from review.web.deps import db, render, require

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from review.scorecard import ItemScore
-from review.scorecard_store import call_scorecard, may_score
+from review.scorecard.records import call_scorecard, may_score
+from review.scorecard.scoring import ItemScore
 from review.store.models import Call, ReviewItem, User
 
 
@@ -18,7 +18,7 @@ class ScoreItemView:
     points: float
     earned: float
     state: str  # pass | fail | na | pending
-    basis: str  # review.scorecard.ItemScore.basis
+    basis: str  # review.scorecard.scoring.ItemScore.basis
     computed: str  # the state before an adjustment
     critical: bool
     reviewer: bool  # answered by the reviewer (pass / fail / n.a. controls) rather than by findings

@@ -1,7 +1,7 @@
 """Transcript search: a phrase (tolerant of homophones), rule, category, agent, team, dates, verdict.
 
 Two steps, so the first page answers quickly at 100,000 calls: SQL narrows the calls by the
-filters and by the phrase's sound form in review.search_index (newest calls first, a batch at a
+filters and by the phrase's sound form in review.search.index (newest calls first, a batch at a
 time, keyset-paged), then the screening matcher verifies each candidate on its transcript exactly
 as screening would (an exact hit, or a homophone sharing at least half its characters) and finds
 the lines to show. Only candidates of the page being built are ever read and verified.
@@ -21,8 +21,8 @@ from callqa.errors import CallQAError
 from review.privacy import mask_text
 from review.screening.match import CallText, PhraseMatcher
 from review.screening.normalize import original_span
-from review.search_index import RARE, CallSearchText, phrase_calls, phrase_key
-from review.store.models import Call, Finding, ReviewItem, Screening, Transcript
+from review.search.index import RARE, phrase_calls, phrase_key
+from review.store.models import Call, CallSearchText, Finding, ReviewItem, Screening, Transcript
 
 VERDICTS = ("violation", "no_violation", "pending")
 PAGE_SIZE = 20
@@ -125,7 +125,7 @@ def common_sets(session: Session, f: SearchFilter) -> set[str]:
 def candidates_stmt(f: SearchFilter, zone: tzinfo, key: str, among: list[str] | None = None,
                     walk: frozenset[str] | set[str] = frozenset()) -> Any:
     """Calls passing every filter (and whose sound text holds the phrase's), newest first. ``among``: the
-    only calls holding the phrase, when the trigram index found them (review.search_index.phrase_calls);
+    only calls holding the phrase, when the trigram index found them (review.search.index.phrase_calls);
     ``walk``: the filters holding many calls (common_sets)."""
     stmt = (select(Call.id, Call.started_at, Call.agent_id, Call.team, CallSearchText.transcript_id)
             .join(CallSearchText, CallSearchText.call_id == Call.id)

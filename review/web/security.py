@@ -2,7 +2,7 @@
 
 The cookie is signed (itsdangerous) and holds the CSRF token every form and every
 state-changing API call must echo and, once signed in, a random session token; the
-session itself lives in the database (review.sessions), so ending it there ends it.
+session itself lives in the database (review.accounts.sessions), so ending it there ends it.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def load_secret_key(settings: Settings) -> str:
 
 @dataclass
 class SessionData:
-    """What the cookie carries: the CSRF token, and once signed in the session token (review.sessions)."""
+    """What the cookie carries: the CSRF token, and once signed in the session token (review.accounts.sessions)."""
 
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     token: str | None = None

@@ -111,8 +111,8 @@ def test_ledger_survives_a_torn_line(tmp_path: Path) -> None:
 def test_plan_skips_done_files_and_resumes_unfinished_calls(plain_settings: Settings, tmp_path: Path) -> None:
     from flows import worker
     from flows.plan import ledger_for
+    from review.calls.repo import register_call
     from review.store.db import session_scope
-    from review.store.repo import register_call
 
     inbox = tmp_path / "inbox"
     short_calls(inbox, 3)

@@ -18,8 +18,8 @@ from flows.steps import CallOutcome
 
 def _store_call(settings: Settings, call_id: str, started: datetime, text: str) -> Path:
     """A call with its recording file and one screened transcript, through the store's own API."""
+    from review.calls.repo import register_call, save_transcript
     from review.store.db import session_scope
-    from review.store.repo import register_call, save_transcript
 
     recording = settings.recordings_dir / f"{call_id}.wav"
     recording.parent.mkdir(parents=True, exist_ok=True)

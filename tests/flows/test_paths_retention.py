@@ -25,7 +25,7 @@ from callqa.config import Settings, load_settings
 from flows import worker
 from flows.discovery import SourceFile
 from flows.steps import CallOutcome, WorkItem, register, transcript_path
-from review import accounts
+from review.accounts import users as accounts
 from review.store.db import alembic_config, init_db, make_engine, session_scope
 from review.store.models import AuditEvent, Call, Transcript
 from transcriber.audio import write_wav
@@ -57,7 +57,7 @@ def _night(folder: Path, monkeypatch: pytest.MonkeyPatch, call_id: str = "C1") -
     item = WorkItem(name=wav.name, source=source,
                     metadata={"call_id": call_id, "started_at": OLD.isoformat(), "agent_id": "A1", "team": "T1"})
     register(settings, worker.session_factory(settings), item, CallOutcome(name=wav.name))
-    from review.store.repo import save_transcript
+    from review.calls.repo import save_transcript
 
     doc = {"call_id": call_id, "started_at": OLD.isoformat(), "duration_s": 2.0, "language": "en", "dialect": None,
            "backend": "faster-whisper", "model": "base", "channels": {"agent": 0, "customer": 1},

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from review.queue import enqueue
+from review.queue.lifecycle import enqueue
 from review.store.models import Call, Finding, ReviewItem, Screening, Transcript, User, Verdict
 
 DAY = datetime(2026, 11, 27, tzinfo=UTC)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from review.estimates import estimate
+from review.sampling.estimates import estimate
 
 from .conftest import DAY, add_call, add_finding, add_item, add_user, add_verdict
 

@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from callqa.config import NotifySettings
-from review.notify import notify_urgent_for_call, send_report
-from review.reports import build_report, write_report
+from review.reports.notify import notify_urgent_for_call, send_report
+from review.reports.report import build_report, write_report
 
 from .conftest import DAY, add_call, add_finding
 
@@ -132,7 +132,7 @@ def test_failing_webhook_is_retried_logged_and_the_report_survives(
                               backoff_seconds=0.5)
     delays.clear()
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="review.notify"):
+    with caplog.at_level(logging.WARNING, logger="review.reports.notify"):
         down = send_report(report, paths, settings, sleep=delays.append)
     assert [(d.channel, d.ok, d.attempts) for d in down] == [("wecom", False, 3), ("slack", False, 3)]
     assert "errcode 93000" in (down[0].error or "") and "HTTP 500" in (down[1].error or "")
@@ -170,7 +170,7 @@ def test_urgent_finding_goes_out_at_once(hooks: tuple[Hooks, str], session_facto
 
 
 def test_wecom_markdown_is_cut_to_its_4096_byte_limit() -> None:
-    from review.notify import Message, wecom_body
+    from review.reports.notify import Message, wecom_body
 
     body = wecom_body(Message("质检日报", ["违规" * 2000], ["x"]))
     content = body["markdown"]["content"]

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from callqa.config import SamplingSettings, Settings
-from review import queue
-from review.reports import build_report, write_report
-from review.sampling import draw_sample
+from review.queue import lifecycle as queue
+from review.reports.report import build_report, write_report
+from review.sampling.draw import draw_sample
 from review.store.db import init_db, make_engine
 from review.store.models import ReviewItem
 

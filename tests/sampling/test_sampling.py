@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callqa.config import SamplingSettings
 from callqa.errors import ConfigError, SamplingError
-from review.sampling import draw_sample, recompute_draw, verify_draw
+from review.sampling.draw import draw_sample, recompute_draw, verify_draw
 from review.store.db import init_db, make_engine
 from review.store.models import AuditEvent, ReviewItem, SamplingDraw
 
@@ -100,7 +100,7 @@ def test_same_seed_on_another_database_gives_the_same_sample(
 
 
 def test_ranking_ignores_row_order_and_depends_on_the_seed() -> None:
-    from review.sampling import rank_select, stratum_size
+    from review.sampling.draw import rank_select, stratum_size
 
     ids = [f"c{i}" for i in range(500)]
     first = rank_select("abc", ids, stratum_size("abc", "agent:x", 500, 0.02, 1))

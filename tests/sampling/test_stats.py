@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from review.stats import (
+from review.sampling.stats import (
     StatsInputError,
     Stratum,
     beta_quantile,

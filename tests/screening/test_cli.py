@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from flows.cli import app
+from review.calls.repo import register_call, save_screening, save_transcript
 from review.screening import Screener, load_pack
 from review.screening.backtest import backtest
 from review.screening.packs_registry import SHIPPED_DIR
-from review.store.repo import register_call, save_screening, save_transcript
 
 Make = Callable[..., dict[str, Any]]
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from callqa.errors import ConfigError, RulePackError
+from review.calls.repo import register_call, save_screening, save_transcript
 from review.screening import Screener, history_for
 from review.screening.conditions import check_recording_retention
 from review.screening.rules import parse_pack
-from review.store.repo import register_call, save_screening, save_transcript
 
 Make = Callable[..., dict[str, Any]]
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from review.calls.repo import register_call
 from review.screening import CallHistory, Screener, history_for
-from review.store.repo import register_call
 
 Make = Callable[..., dict[str, Any]]
 RuleIds = Callable[[Screener, dict[str, Any]], set[str]]

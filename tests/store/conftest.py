@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from review.queue import enqueue
+from review.calls.repo import register_call, save_screening, save_transcript
+from review.queue.lifecycle import enqueue
 from review.store.models import Call, ReviewItem, User
-from review.store.repo import register_call, save_screening, save_transcript
 
 MODEL_KEY = "faster-whisper:base:int8"
 

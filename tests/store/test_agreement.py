@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callqa.config import Settings, load_settings
 from callqa.errors import ConfigError, PermissionDeniedError, QueueConflictError
-from review import agreement, queue
-from review.estimates import estimate
+from review.calls.repo import current_findings
+from review.queue import agreement
+from review.queue import lifecycle as queue
+from review.sampling.estimates import estimate
 from review.store.models import AuditEvent, Call, ReviewItem, User, Verdict
-from review.store.repo import current_findings
 from review.web.call_view import build_call_view
 
 from .conftest import FakeFinding, ingest
@@ -166,7 +167,7 @@ def test_a_blind_check_reaches_the_second_reviewer_in_the_web_ui(
         settings: Settings, session_factory: sessionmaker[Session]) -> None:
     from fastapi.testclient import TestClient
 
-    from review import accounts
+    from review.accounts import users as accounts
     from review.web import create_app
 
     settings.queue.agreement_share, settings.queue.agreement_salt = 1.0, SALT

@@ -13,9 +13,11 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from callqa.errors import AuditChainError
-from review import audit, queue
+from review.audit import chain as audit
+from review.audit import evidence
+from review.calls.repo import current_findings
+from review.queue import lifecycle as queue
 from review.store.models import AuditEvent, ReviewItem, User
-from review.store.repo import current_findings
 
 from .conftest import sha_of
 
@@ -118,18 +120,18 @@ def _rewrite(pack: Path, name: str, change: Callable[[dict], None], *, fix_manif
 def test_evidence_pack_verifies_offline_and_catches_forgery(
         db: Session, make_user: Callable[..., User], flagged: Callable[..., ReviewItem], tmp_path: Path) -> None:
     _reviewed_call(db, make_user, flagged)
-    result = audit.export_call(db, "ev1", tmp_path, actor="auditor")
+    result = evidence.export_call(db, "ev1", tmp_path, actor="auditor")
     db.commit()
     assert result.path.name == "ev1.evidence.zip" and result.entries >= 6
-    ok = audit.verify_pack(result.path)
+    ok = evidence.verify_pack(result.path)
     assert ok.ok, ok.problems
     assert ok.call_id == "ev1" and ok.recording_sha256 == sha_of("ev1")
     assert audit.verify(db).ok  # the export was logged on the chain
     recording = tmp_path / "rec.wav"
     recording.write_bytes(b"recording of ev1")
-    assert audit.verify_pack(result.path, recording=recording).ok
+    assert evidence.verify_pack(result.path, recording=recording).ok
     recording.write_bytes(b"another recording")
-    assert "not the recording" in audit.verify_pack(result.path, recording=recording).problems[0]
+    assert "not the recording" in evidence.verify_pack(result.path, recording=recording).problems[0]
 
     def flip_verdict(doc: dict) -> None:  # type: ignore[type-arg]
         doc["verdicts"][0]["decision"] = "false_positive"
@@ -143,13 +145,13 @@ def test_evidence_pack_verifies_offline_and_catches_forgery(
     def edit_entry(doc: list) -> None:  # type: ignore[type-arg]
         doc[1]["payload"]["reason"] = "x"
 
-    naive = audit.verify_pack(_rewrite(result.path, "review.json", flip_verdict, fix_manifest=False))
+    naive = evidence.verify_pack(_rewrite(result.path, "review.json", flip_verdict, fix_manifest=False))
     assert "review.json: its SHA-256 differs" in naive.problems[0]
     for name, change, expected in [("review.json", flip_verdict, "verdict"),
                                    ("findings.json", edit_finding, "findings were altered"),
                                    ("transcripts/1.json", edit_transcript, "transcript was altered"),
                                    ("audit_entries.json", edit_entry, "edited")]:
-        forged = audit.verify_pack(_rewrite(result.path, name, change, fix_manifest=True))
+        forged = evidence.verify_pack(_rewrite(result.path, name, change, fix_manifest=True))
         assert not forged.ok and any(expected in p for p in forged.problems), (name, forged.problems)
 
 
@@ -160,13 +162,13 @@ def test_evidence_pack_carries_the_appeal_and_its_ruling(
     appeal = queue.appeal(db, item.id, lead, "script was followed")
     queue.rule_appeal(db, appeal.id, sup, "upheld", "threat is clear")
     db.commit()
-    pack = audit.export_call(db, "ev1", tmp_path / "ev1.zip").path
-    assert audit.verify_pack(pack).ok
+    pack = evidence.export_call(db, "ev1", tmp_path / "ev1.zip").path
+    assert evidence.verify_pack(pack).ok
 
     def overturn(doc: dict) -> None:  # type: ignore[type-arg]
         doc["appeals"][0]["ruling"] = "overturned"
 
-    forged = audit.verify_pack(_rewrite(pack, "review.json", overturn, fix_manifest=True))
+    forged = evidence.verify_pack(_rewrite(pack, "review.json", overturn, fix_manifest=True))
     assert any("ruling on appeal" in p for p in forged.problems), forged.problems
 
 
@@ -174,10 +176,10 @@ def test_export_of_unknown_call_and_bad_pack_are_named(db: Session, tmp_path: Pa
     from callqa.errors import NotFoundError
 
     with pytest.raises(NotFoundError, match="'nope'"):
-        audit.export_call(db, "nope", tmp_path / "x.zip")
+        evidence.export_call(db, "nope", tmp_path / "x.zip")
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip")
-    assert "cannot read" in audit.verify_pack(junk).problems[0]
+    assert "cannot read" in evidence.verify_pack(junk).problems[0]
 
 
 def test_entries_appended_at_commit_hash_like_direct_ones(db: Session) -> None:

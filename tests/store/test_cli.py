@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from callqa.config import Settings
 from flows.cli import app
-from review.accounts import add_user
+from review.accounts.users import add_user
 from review.store.db import head_revision, init_db, make_engine
 
 from .conftest import FakeFinding, ingest
@@ -26,7 +26,7 @@ def test_review_a_call_and_export_its_evidence_from_the_shell(settings: Settings
     with sessionmaker(engine)() as session:
         add_user(session, "rita", "correct horse battery", "reviewer")
         ingest(session, "cli-1", [FakeFinding("R1", "threat", "major")])
-        from review.queue import enqueue
+        from review.queue.lifecycle import enqueue
 
         enqueue(session, "cli-1")
         session.commit()

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from review import audit, queue
+from review.audit import chain as audit
+from review.queue import lifecycle as queue
 from review.store.db import make_engine
 from review.store.models import AuditEvent, ReviewItem, User
 

@@ -9,7 +9,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-import review.search_index  # noqa: F401  (its table and index belong to the models compared)
 from callqa.errors import StoreError
 from review.store.db import comparison_options, head_revision, init_db, make_engine, revision_of
 from review.store.models import Base

@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from callqa.errors import PermissionDeniedError, QueueConflictError
-from review import queue
+from review.calls.repo import current_findings
+from review.queue import lifecycle as queue
 from review.store.models import AuditEvent, Finding, ReviewItem, User
-from review.store.repo import current_findings
 
 from .conftest import ingest
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callqa.errors import IngestConflictError, NotFoundError, TranscriptSchemaError
-from review.queue import enqueue
+from review.calls.repo import current_findings, mark_failed, register_call, save_screening, save_transcript
+from review.queue.lifecycle import enqueue
 from review.store.models import AuditEvent, Call, Finding, ReviewItem, Screening, Transcript
-from review.store.repo import current_findings, mark_failed, register_call, save_screening, save_transcript
 
 from .conftest import MODEL_KEY, FakeFinding, FakeResult, ingest, sha_of, transcript_doc
 

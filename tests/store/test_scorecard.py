@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqa.errors import PermissionDeniedError, ScorecardError
-from review import queue
-from review.scorecard import Answer, FindingDecision, score_call
-from review.scorecard_store import call_scorecard, record_answer, scorecard_summary
+from review.calls.repo import save_screening
+from review.queue import lifecycle as queue
+from review.scorecard.records import call_scorecard, record_answer, scorecard_summary
+from review.scorecard.scoring import Answer, FindingDecision, score_call
 from review.screening import load_pack
 from review.store.models import AuditEvent, Call, ReviewItem, Transcript, User
-from review.store.repo import save_screening
 
 from .conftest import FakeFinding, FakeResult, ingest
 

@@ -9,8 +9,8 @@ from alembic import command
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import sessionmaker
 
-from review import search_index
-from review.store import repo
+from review.calls import repo
+from review.search import index as search_index
 from review.store.db import alembic_config, head_revision, init_db, revision_of, session_scope
 from tests.web.conftest import transcript_document
 

@@ -16,8 +16,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from callqa.config import Settings
-from review import accounts, queue
-from review.store import repo
+from review.accounts import users as accounts
+from review.calls import repo
+from review.queue import lifecycle as queue
 from review.store.db import session_scope
 from transcriber import audio
 

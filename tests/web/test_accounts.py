@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from callqa.config import Settings
 from callqa.errors import AccountError, NotFoundError
-from review import accounts
+from review.accounts import users as accounts
 from review.store.db import session_scope
 from review.store.models import User
 

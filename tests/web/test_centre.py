@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from review import search_index
-from review.estimates import estimate
-from review.stats import proportion
+from review.sampling.estimates import estimate
+from review.sampling.stats import proportion
+from review.search import index as search_index
 from review.store.db import session_scope
-from review.store.models import Call, Finding, ReviewItem, User, Verdict
+from review.store.models import Call, CallSearchText, Finding, ReviewItem, User, Verdict
 from tests.web.conftest import CALL_ID, FindingSpec, WebEnv, seed_call, sign_in, write_wav
 
 DAY = "date_from=2026-11-27&date_to=2026-11-27"
@@ -185,10 +185,10 @@ def test_search_pages_follow_on_without_repeats(make_client: Callable[..., TestC
 
 def test_search_index_follows_the_newest_transcript_and_backfills(web_env: WebEnv) -> None:
     with session_scope(web_env.factory) as s:
-        row = s.get(search_index.CallSearchText, CALL_ID)
+        row = s.get(CallSearchText, CALL_ID)
         assert row is not None and search_index.phrase_key("催收") in row.sound
         s.delete(row)
     with session_scope(web_env.factory) as s:
         assert search_index.backfill(s) == 1
-        assert s.get(search_index.CallSearchText, CALL_ID) is not None
+        assert s.get(CallSearchText, CALL_ID) is not None
         assert s.execute(select(Call.id)).scalars().all() == [CALL_ID]

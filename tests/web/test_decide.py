@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from review import queue
+from review.queue import lifecycle as queue
 from review.store.db import session_scope
 from review.store.models import User
 

@@ -188,8 +188,8 @@ def test_openapi_document(make_client: Callable[..., TestClient]) -> None:
 def test_sampled_call_is_judged_as_a_whole(make_client: Callable[..., TestClient], web_env: WebEnv) -> None:
     import hashlib
 
-    from review import queue
-    from review.store import repo
+    from review.calls import repo
+    from review.queue import lifecycle as queue
 
     from .conftest import transcript_document
 

@@ -7,10 +7,11 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from review import accounts, queue
+from review.accounts import users as accounts
+from review.calls.repo import current_findings
+from review.queue import lifecycle as queue
 from review.store.db import session_scope
 from review.store.models import Appeal
-from review.store.repo import current_findings
 
 from .conftest import CALL_ID, PASSWORD, WebEnv, sign_in
 

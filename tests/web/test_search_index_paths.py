@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select, text
 
-from review import search_index
-from review.store import repo
+from review.calls import repo
+from review.search import index as search_index
 from review.store.db import session_scope
-from review.store.models import Call
+from review.store.models import Call, CallSearchText
 from review.web import search_view
 
 from .conftest import CALL_ID, FindingSpec, WebEnv, seed_call, sign_in, transcript_document, write_wav
@@ -79,7 +79,7 @@ def test_the_index_follows_a_new_transcript_and_a_deleted_call(make_client: Call
     assert _hits(sam, phrase="律师函") == ["call-slip"]
     assert _hits(sam, phrase="催收公司") == []
     with session_scope(env.factory) as s:
-        s.execute(delete(search_index.CallSearchText).where(search_index.CallSearchText.call_id == "call-slip"))
+        s.execute(delete(CallSearchText).where(CallSearchText.call_id == "call-slip"))
         assert search_index.phrase_calls(s, search_index.phrase_key("律师函")) == []
         if s.get_bind().dialect.name == "sqlite":  # nothing left behind in the contentless table
             assert s.execute(text("SELECT count(*) FROM call_search_fts")).scalar_one() == 1

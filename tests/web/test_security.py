@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from review import queue
+from review.queue import lifecycle as queue
 from review.store.db import session_scope
 from review.store.models import User
 
@@ -61,7 +61,7 @@ def test_session_cookie_is_httponly_samesite_and_ends_with_password_change(
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
     assert client.get("/api/me").json()["username"] == "alice"
-    from review import accounts
+    from review.accounts import users as accounts
 
     with session_scope(web_env.factory) as session:
         accounts.set_password(session, "alice", "a brand new password")

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from review import accounts
+from review.accounts import users as accounts
 from review.store.db import session_scope
 from review.store.models import AuditEvent, SigninFailure, WebSession
 from review.web import create_app
@@ -169,7 +169,7 @@ def test_cookie_is_secure_when_served_beyond_loopback(web_env: WebEnv) -> None:
 
 
 def test_sessions_long_over_are_swept_at_sign_in(make_client: Callable[..., TestClient], web_env: WebEnv) -> None:
-    from review import sessions
+    from review.accounts import sessions
 
     long_ago = datetime.now(UTC) - timedelta(days=45)
     with session_scope(web_env.factory) as session:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from alembic import context
 
-import review.search_index  # noqa: F401  (its table and index belong to the schema)
 from review.store.db import comparison_options
 from review.store.models import Base
 

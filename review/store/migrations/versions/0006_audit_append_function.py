@@ -10,7 +10,7 @@ needing the appender's process to be scheduled (and its interpreter lock) while 
 other appender waits. This function does the three in one call: the caller sends each
 entry's canonical content split around its seq (``prefix`` and ``suffix``, computed
 before the lock); the function numbers the entries, hashes them exactly as
-``review.audit`` does (SHA-256 of the canonical JSON, then of ``prev:content``) and
+``review.audit.chain`` does (SHA-256 of the canonical JSON, then of ``prev:content``) and
 inserts them. SQLite keeps the Python path.
 """
 

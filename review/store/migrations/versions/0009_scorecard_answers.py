@@ -4,7 +4,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-30 09:30:00
 
-One row per review item and scorecard item (review.scorecard_store); the audit trail keeps every
+One row per review item and scorecard item (review.scorecard.records); the audit trail keeps every
 version. Nothing stored before needs a row: an unanswered item is scored from the findings alone.
 """
 

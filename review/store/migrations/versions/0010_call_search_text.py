@@ -4,7 +4,7 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-30 10:00:00
 
-One row per call (review.search_index): the normalised text of every segment with each Han
+One row per call (review.search.index): the normalised text of every segment with each Han
 character replaced by a representative of its pinyin syllable, so a phrase search tolerates a
 recogniser's homophone slips. On PostgreSQL a pg_trgm GIN index serves the substring test when
 the extension can be created (otherwise the search scans in call order and stops at a page).
@@ -40,7 +40,7 @@ def upgrade() -> None:
                                      "USING gin (sound gin_trgm_ops)")
         except DBAPIError:
             pass
-    from review.search_index import backfill
+    from review.search.index import backfill
 
     backfill(Session(bind=bind), only_missing=False)
 

@@ -10,7 +10,7 @@ answers a phrase of three characters or more from its index. It is contentless (
 call_search_text already) and keyed by transcript id, which never changes for a row, rather than
 by call_search_text's rowid, which VACUUM may renumber. Triggers keep it in step with every write
 to call_search_text, bulk loads included. An SQLite built without FTS5 or the trigram tokenizer
-(before 3.34) keeps the LIKE search; review.search_index checks which one it has.
+(before 3.34) keeps the LIKE search; review.search.index checks which one it has.
 
 PostgreSQL needs no table here: the pg_trgm index of migration 0010 serves the same test. Both
 databases gain indexes for the search page's category and verdict filters, so a category or an

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from callqa.config import SamplingSettings
 from callqa.errors import ConfigError, SamplingError
-from review import audit
+from review.audit import chain as audit
 from review.store.models import AuditEvent, Call, Finding, ReviewItem, SamplingDraw, Screening, Transcript
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def _prior_counts(session: Session, start: datetime, end: datetime) -> Counter[s
 
 
 def _enqueue_sample(session: Session, call_id: str) -> None:
-    from review import queue
+    from review.queue import lifecycle as queue
 
     queue.enqueue(session, call_id, kind="sample")
 

@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from callqa.errors import NotFoundError, PermissionDeniedError, QueueConflictError
-from review.queue_base import (
+from review.calls.repo import insert_ignore
+from review.queue.base import (
     SUPERVISOR_ROLES,
     as_utc,
     get_item,
@@ -19,7 +20,6 @@ from review.queue_base import (
     transition,
 )
 from review.store.models import Appeal, ReviewItem, User
-from review.store.repo import insert_ignore
 
 RULINGS = ("upheld", "overturned")
 

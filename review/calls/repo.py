@@ -18,8 +18,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callqa.errors import IngestConflictError, NotFoundError, TranscriptSchemaError
-from review import audit
+from callqa.hashing import json_safe, sha256_json
+from review.audit import chain as audit
 from review.store.models import Base, Call, Finding, Screening, Transcript
+from review.store.serialise import findings_digest
 from transcriber.schema import validate as validate_transcript
 
 METADATA_FIELDS = ("agent_id", "team", "debtor_id", "phone_number", "timezone", "direction", "language", "dialect")
@@ -104,7 +106,7 @@ def register_call(session: Session, *, call_id: str, recording_sha256: str, reco
         "duration_s": duration_s,
         "started_at": _parse_time(metadata.get("started_at"), f"call {call_id!r}"),
         "answered": _as_bool(metadata.get("answered")),
-        "metadata_json": audit.json_safe(dict(metadata)),
+        "metadata_json": json_safe(dict(metadata)),
         "status": "registered",
         "created_at": datetime.now(UTC),
     }
@@ -146,7 +148,7 @@ def save_transcript(session: Session, call_id: str, model_key: str, transcript: 
         "language": document.get("language"),
         "dialect": document.get("dialect"),
         "path": path,
-        "document": audit.json_safe(document),
+        "document": json_safe(document),
         "created_at": datetime.now(UTC),
     }
     created = insert_ignore(session, Transcript, values)
@@ -160,28 +162,13 @@ def save_transcript(session: Session, call_id: str, model_key: str, transcript: 
         call.dialect = call.dialect or row.dialect
         audit.append_on_commit(session, "transcribed", call_id=call_id, recording_sha256=call.recording_sha256,
                      payload={"transcript_id": row.id, "model_key": model_key, "path": path,
-                              "transcript_sha256": audit.sha256_json(row.document),
+                              "transcript_sha256": sha256_json(row.document),
                               "segments": len(document.get("segments") or [])})
-        from review.search_index import index_transcript  # the search index follows the newest transcript
+        from review.search.index import index_transcript  # the search index follows the newest transcript
 
         index_transcript(session, call_id, row.id, row.document)
     session.flush()
     return row, created
-
-
-def findings_digest(findings: Sequence[Finding]) -> str:
-    """SHA-256 of the machine findings as stored; the evidence pack checks it against the chain."""
-    return audit.sha256_json([finding_dict(f) for f in sorted(findings, key=lambda f: f.id)])
-
-
-def finding_dict(f: Finding) -> dict[str, Any]:
-    out = {"id": f.id, "screening_id": f.screening_id, "call_id": f.call_id, "rule_id": f.rule_id,
-           "category": f.category, "severity": f.severity, "urgent": f.urgent,
-           "segment_index": f.segment_index, "start": f.start, "end": f.end, "evidence": f.evidence,
-           "citation": f.citation}
-    if f.semantic is not None:  # only when present, so digests of earlier findings stay as chained
-        out["semantic"] = f.semantic
-    return out
 
 
 def _semantic(f: FindingLike) -> dict[str, Any] | None:

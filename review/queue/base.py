@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from callqa.errors import NotFoundError, PermissionDeniedError
-from review import audit
+from review.audit import chain as audit
 from review.store.models import ReviewItem, User
 
 REVIEW_ROLES = frozenset({"reviewer", "supervisor", "compliance"})

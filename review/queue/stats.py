@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from review.queue_base import as_utc, get_item, log_item, now_utc
+from review.queue.base import as_utc, get_item, log_item, now_utc
 from review.store.models import Appeal, ReviewItem, User
 
 

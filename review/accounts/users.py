@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqa.errors import AccountError, NotFoundError
-from review import sessions
+from review.accounts import sessions
 from review.store.models import ROLES, User
 
 MIN_PASSWORD_LENGTH = 10

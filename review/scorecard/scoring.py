@@ -15,7 +15,7 @@ Each item ends in one state:
 
 The score is the percentage of the applicable points earned (``na`` and ``pending`` items count for
 neither side); a call passes when the score reaches the pack's ``pass_mark`` and no ``critical``
-item failed. ``review.scorecard_store`` feeds this from the database.
+item failed. ``review.scorecard.records`` feeds this from the database.
 """
 
 from __future__ import annotations

@@ -16,8 +16,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from review.sampling import as_utc, call_time, current_findings_stmt, draws_between, has_current_findings
-from review.stats import Estimate, Kappa, Method, Stratum, cohens_kappa, proportion, stratified_proportion
+from review.sampling.draw import as_utc, call_time, current_findings_stmt, draws_between, has_current_findings
+from review.sampling.stats import (
+    Estimate,
+    Kappa,
+    Method,
+    Stratum,
+    cohens_kappa,
+    proportion,
+    stratified_proportion,
+)
 from review.store.models import Call, ReviewItem, Verdict
 
 # a second verdict never stands on its own (four eyes: agreement repeats the first decision, disagreement
@@ -174,7 +182,7 @@ def _kappa(session: Session, since: datetime, until: datetime, confidence: float
 
     The pairs come from four eyes (confirmed critical findings, where the first label is always
     "confirmed") and from blind agreement checks (a random share of all first reviews, see
-    review.agreement); the blind checks are what give the first label its variation."""
+    review.queue.agreement); the blind checks are what give the first label its variation."""
     rows = session.execute(
         select(Verdict).join(ReviewItem, ReviewItem.id == Verdict.item_id)
         .join(Call, Call.id == ReviewItem.call_id)

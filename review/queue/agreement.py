@@ -9,7 +9,7 @@ first verdicts or the outcome.
 A blind check never holds up or changes anything. The item is final (and appealable) the moment the
 first reviewer submits; its outcome stays the first reviewer's whatever the second reviewer says, and
 a disagreement starts no dispute. The second reviewer's verdicts are stored as stage "second" and
-only feed the agreement estimate (``review.estimates``). Items that go to four eyes are never drawn:
+only feed the agreement estimate (``review.sampling.estimates``). Items that go to four eyes are never drawn:
 they get a second review anyway, and both kinds of second review count towards kappa.
 
 The draw is reproducible and auditable: the SHA-256 of the site salt and the item id, read as a
@@ -19,7 +19,7 @@ which of their reviews will be checked), so an auditor holding the site salt can
 and see that none was picked by hand.
 
 ``ReviewItem.agreement_check``: NULL (not drawn) -> open -> claimed (assignee and lease, as for a
-normal claim, while the item itself stays final) -> done. The queue functions (``review.queue``
+normal claim, while the item itself stays final) -> done. The queue functions (``review.queue.lifecycle``
 claim_next, claim, release, record_verdict, submit) dispatch here, so the CLI and the web UI need no
 separate path; ``claim_next`` hands out blind checks only when no regular item is eligible, or first
 with ``ClaimFilters(stage="agreement")``.
@@ -37,7 +37,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from callqa.errors import ConfigError, PermissionDeniedError, QueueConflictError
-from review.queue_base import as_utc, get_item, log_item, transition
+from review.queue.base import as_utc, get_item, log_item, transition
 from review.store.models import Finding, ReviewItem, User, Verdict
 
 CHECK_OPEN, CHECK_CLAIMED, CHECK_DONE = "open", "claimed", "done"

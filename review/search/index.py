@@ -18,28 +18,15 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, ForeignKey, Index, Integer, Text, delete, insert, select, text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy.orm import Session
 
 from review.screening.match import CallText, _phrase_form
 from review.screening.normalize import homophone_table
-from review.store.models import Base, Transcript
+from review.store.models import CallSearchText, Transcript
 
 LINE_BREAK = "\n"  # joins a call's segments: no normalised text contains it
 
-
-class CallSearchText(Base):
-    """A call's newest transcript in sound form, one line per segment (migration 0010)."""
-
-    __tablename__ = "call_search_text"
-    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
-    transcript_id: Mapped[int] = mapped_column(Integer)
-    sound: Mapped[str] = mapped_column(Text, default="")
-
-
-# PostgreSQL only (migration 0010): the comparison of models and migrations skips it elsewhere
-Index("ix_call_search_text_sound_trgm", CallSearchText.sound, postgresql_using="gin",
-      postgresql_ops={"sound": "gin_trgm_ops"}, info={"dialect": "postgresql"}).ddl_if(dialect="postgresql")
 
 FTS_TABLE = "call_search_fts"  # SQLite's trigram index (migration 0012) and its shadow tables' prefix
 TRIGRAM = 3  # the shortest phrase a trigram index can find

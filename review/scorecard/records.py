@@ -19,15 +19,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callqa.errors import NotFoundError, PermissionDeniedError, RulePackError, ScorecardError
-from review.queue_base import SUPERVISOR_ROLES, as_utc, get_item, log_item, now_utc, took_part
-from review.sampling import as_utc as period_utc
-from review.scorecard import VALUES, Answer, CallScore, FindingDecision, score_call
+from review.queue.base import SUPERVISOR_ROLES, as_utc, get_item, log_item, now_utc, took_part
+from review.sampling.draw import as_utc as period_utc
+from review.scorecard.scoring import VALUES, Answer, CallScore, FindingDecision, score_call
 from review.screening.packs_registry import PACK_BY_LANGUAGE, language_family, load_pack
 from review.screening.rules import RulePack
 from review.store.models import Appeal, Call, Finding, ReviewItem, ScorecardAnswer, Screening, User, Verdict
 
 CLEAR = "clear"  # the value that removes an answer or adjustment (the item is scored from findings again)
-_STAGE_RANK = {"first": 0, "supervisor": 2}  # as review.queue.effective_decisions: a second verdict never stands
+_STAGE_RANK = {"first": 0, "supervisor": 2}  # as review.queue.lifecycle.effective_decisions: a second verdict never stands
 
 
 def _pack(name: str) -> RulePack | None:
@@ -85,7 +85,7 @@ def _answers(rows: Iterable[tuple[ScorecardAnswer, str]], pack: str) -> dict[str
 
 
 def _current(session: Session, call_ids: list[str]) -> tuple[dict[str, list[Finding]], dict[str, set[str]]]:
-    """Each call's findings of its newest screening per pack (as review.store.repo.current_findings),
+    """Each call's findings of its newest screening per pack (as review.calls.repo.current_findings),
     and the packs that screened it."""
     newest = (select(func.max(Screening.id)).where(Screening.call_id.in_(call_ids))
               .group_by(Screening.call_id, Screening.pack))

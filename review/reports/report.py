@@ -7,11 +7,7 @@ report.json, report.csv (one row per call), summary.csv and report.html
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,93 +16,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from callqa.errors import CallQAError
-from review.estimates import estimate
-from review.sampling import as_utc, call_time, current_findings_stmt
-from review.scorecard_store import scored_calls, summarise
-from review.stats import Estimate, Kappa
+from review.reports.model import Report
+from review.reports.render import render_html
+from review.sampling.draw import as_utc, call_time, current_findings_stmt
+from review.sampling.estimates import estimate
+from review.scorecard.records import scored_calls, summarise
 from review.store.models import SEVERITY_RANK, Call, Finding, ReviewItem
-
-CALL_COLUMNS = ("call_id", "started_at", "agent_id", "team", "duration_s", "status", "flagged", "findings",
-                "max_severity", "rules", "review_kind", "review_status", "outcome", "overdue")
-
-
-@dataclass
-class Report:
-    since: datetime
-    until: datetime
-    generated_at: datetime
-    calls: int
-    calls_by_status: dict[str, int]
-    audio_hours: float
-    flagged: int
-    sampled: int
-    reviewed: int
-    by_severity: dict[str, dict[str, int]]
-    by_rule: list[dict[str, Any]]
-    by_agent: list[dict[str, Any]]
-    by_team: list[dict[str, Any]]
-    overdue: list[dict[str, Any]]
-    violation_rate: Estimate
-    miss_rate: Estimate
-    rule_precision: dict[str, Estimate]
-    kappa: Kappa
-    coverage: dict[str, int]
-    failures: list[dict[str, Any]]
-    notes: list[str] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)  # one per call: the CSV, not the JSON
-    # scorecards (review.scorecard_store): scored calls, mean score and pass rate per agent and per team
-    scores_by_agent: list[dict[str, Any]] = field(default_factory=list)
-    scores_by_team: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "period": {"since": self.since.isoformat(), "until": self.until.isoformat()},
-            "generated_at": self.generated_at.isoformat(),
-            "calls": self.calls, "calls_by_status": self.calls_by_status,
-            "audio_hours": round(self.audio_hours, 3), "flagged": self.flagged, "sampled": self.sampled,
-            "reviewed": self.reviewed, "by_severity": self.by_severity, "by_rule": self.by_rule,
-            "by_agent": self.by_agent, "by_team": self.by_team, "overdue": self.overdue,
-            "violation_rate": self.violation_rate.as_dict(), "miss_rate": self.miss_rate.as_dict(),
-            "rule_precision": {k: v.as_dict() for k, v in self.rule_precision.items()},
-            "kappa": self.kappa.as_dict(), "coverage": self.coverage,
-            "failures": self.failures, "notes": self.notes,
-            "scorecards": {"by_agent": self.scores_by_agent, "by_team": self.scores_by_team},
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
-
-    def rows_csv(self) -> str:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=CALL_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(self.rows)
-        return buf.getvalue()
-
-    def summary_csv(self) -> str:
-        """The aggregates in long form (section, key, metric, value), for spreadsheets."""
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(("section", "key", "metric", "value"))
-        for metric in ("calls", "audio_hours", "flagged", "sampled", "reviewed"):
-            writer.writerow(("totals", "", metric, self.to_dict()[metric]))
-        for sev, counts in self.by_severity.items():
-            for metric, value in counts.items():
-                writer.writerow(("severity", sev, metric, value))
-        for section, rows, key in (("rule", self.by_rule, "rule_id"), ("agent", self.by_agent, "agent_id"),
-                                   ("team", self.by_team, "team"), ("score_agent", self.scores_by_agent, "agent_id"),
-                                   ("score_team", self.scores_by_team, "team")):
-            for row in rows:
-                for metric, value in row.items():
-                    if metric != key:
-                        writer.writerow((section, row[key], metric, value))
-        estimates = {"violation_rate": self.violation_rate.as_dict(), "miss_rate": self.miss_rate.as_dict(),
-                     "kappa": self.kappa.as_dict()}
-        estimates.update({f"rule_precision:{k}": v.as_dict() for k, v in self.rule_precision.items()})
-        for name, values in estimates.items():
-            for metric, value in values.items():
-                writer.writerow(("estimate", name, metric, value))
-        return buf.getvalue()
 
 
 def _iso(value: datetime | None) -> str:
@@ -223,8 +138,6 @@ def _rounded(row: dict[str, Any]) -> dict[str, Any]:
 
 def write_report(report: Report, out_dir: Path) -> dict[str, Path]:
     """Write the report's files into ``out_dir`` (created); returns {"json", "csv", "summary_csv", "html"}."""
-    from review.report_render import render_html
-
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

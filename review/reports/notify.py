@@ -39,8 +39,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqa.config import NotifySettings
-from review.reports import Report
-from review.stats import Estimate
+from review.reports.model import Report
+from review.sampling.stats import Estimate
 from review.store.models import Call, Finding
 
 log = logging.getLogger(__name__)

@@ -27,10 +27,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqa.errors import AuditChainError, NotFoundError
-from callqa.hashing import sha256_of
-from review import audit
+from callqa.hashing import sha256_json, sha256_of
+from review.audit import chain as audit
 from review.store.models import Appeal, AuditEvent, Call, Finding, ReviewItem, Screening, Transcript, Verdict
-from review.store.repo import finding_dict
+from review.store.serialise import finding_dict
 
 FORMAT = "callqa-evidence-pack/1"
 MANIFEST = "manifest.json"
@@ -115,11 +115,12 @@ def _call_files(session: Session, call: Call) -> dict[str, bytes]:
     return files
 
 
-def export_call(session: Session, call_id: str, out_path: Path, *, actor: str = "system") -> ExportResult:
+def export_call(session: Session, call_id: str, out_path: str | Path, *, actor: str = "system") -> ExportResult:
     """Write the pack to ``out_path`` (a .zip; a folder gets ``<call_id>.evidence.zip``) and log the export."""
     call = session.get(Call, call_id)
     if call is None:
         raise NotFoundError(f"call {call_id!r} is not in the review store; check the id with `callqa queue list`")
+    out_path = Path(out_path)
     if out_path.is_dir():
         out_path = out_path / f"{call_id}.evidence.zip"
     files = _call_files(session, call)
@@ -176,12 +177,12 @@ def _check_contents(files: dict[str, Any], entries: list[dict[str, Any]], result
 
     for name, doc in files.items():
         if name.startswith("transcripts/") and not seen("transcribed", "transcript_sha256",
-                                                         audit.sha256_json(doc["document"])):
+                                                         sha256_json(doc["document"])):
             result.problems.append(f"{name}: its hash is in no 'transcribed' chain entry (the transcript was altered)")
     screened = files["findings.json"]
     for s in screened["screenings"]:
         rows = [f for f in screened["findings"] if f["screening_id"] == s["id"]]
-        if not seen("screened", "findings_sha256", audit.sha256_json(sorted(rows, key=lambda f: f["id"]))):
+        if not seen("screened", "findings_sha256", sha256_json(sorted(rows, key=lambda f: f["id"]))):
             result.problems.append(f"findings.json: the findings of screening {s['id']} ({s['pack']}) do not "
                                    "match their 'screened' chain entry (findings were altered)")
     latest: dict[int, dict[str, Any]] = {}
@@ -202,8 +203,9 @@ def _check_contents(files: dict[str, Any], entries: list[dict[str, Any]], result
             result.problems.append(f"review.json: the ruling on appeal {a['id']} differs from its 'ruling' chain entry")
 
 
-def verify_pack(path: Path, *, recording: Path | None = None) -> PackVerifyResult:
+def verify_pack(path: str | Path, *, recording: str | Path | None = None) -> PackVerifyResult:
     """Check a pack without the database; ``problems`` lists everything wrong, first one first."""
+    path, recording = Path(path), Path(recording) if recording else None
     result = PackVerifyResult(path)
     try:
         with zipfile.ZipFile(path) as zf:

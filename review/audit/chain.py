@@ -11,7 +11,7 @@ released, lease_expired, verdict, submitted, second_review,
 supervisor_decision, overdue, appeal, ruling, sampling_draw, pii_unmask,
 export, rule_pack_change, retention_recording_deleted, retention_files_deleted,
 retention_failed, retention_transcript_stripped, retention_transcript_anonymised, scorecard_answer
-(a scorecard item answered, adjusted with its reason, or cleared: review.scorecard_store).
+(a scorecard item answered, adjusted with its reason, or cleared: review.scorecard.records).
 """
 
 from __future__ import annotations
@@ -20,35 +20,18 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from callqa.errors import AuditChainError
+from callqa.hashing import canonical_json, json_safe
 from review.store.models import AuditEvent
-
-if TYPE_CHECKING:
-    from review.evidence import ExportResult, PackVerifyResult
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 814570  # the PostgreSQL advisory lock that keeps the chain linear
-
-
-def canonical_json(value: Any) -> bytes:
-    """The one byte form every hash in callqa is taken over (sorted keys, no spaces, UTF-8)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
-
-
-def sha256_json(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value)).hexdigest()
-
-
-def json_safe(value: Any) -> Any:
-    """The value as it will read back from a JSON column (datetimes become strings)."""
-    return json.loads(json.dumps(value, default=str))
 
 
 def _utc(ts: datetime) -> datetime:
@@ -259,16 +242,3 @@ def verify(session: Session, *, expect_head: str | None = None, batch: int = 200
                             f"{expected_seq - 1} were deleted, or the head belongs to another database")
     return VerifyResult(True, count, expected_seq - 1, prev_hash)
 
-
-def export_call(session: Session, call_id: str, out_path: str | Path, *, actor: str = "system") -> ExportResult:
-    """Write the evidence pack of one call (see review.evidence) and log the export."""
-    from review.evidence import export_call as _export
-
-    return _export(session, call_id, Path(out_path), actor=actor)
-
-
-def verify_pack(path: str | Path, *, recording: str | Path | None = None) -> PackVerifyResult:
-    """Check an evidence pack offline, without the database (see review.evidence)."""
-    from review.evidence import verify_pack as _verify
-
-    return _verify(Path(path), recording=Path(recording) if recording else None)

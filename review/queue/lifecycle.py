@@ -10,7 +10,7 @@ Life of a review item (``ReviewItem.status`` / ``.stage``)::
     appealed --rule_appeal (supervisor, final)--> final
 
 A share of flagged items made final by their first review is drawn for a blind agreement check
-(``agreement_share``; see ``review.agreement``): another reviewer decides every finding again without
+(``agreement_share``; see ``review.queue.agreement``): another reviewer decides every finding again without
 seeing the first verdicts. The outcome is final at once and never waits for or follows the check;
 only reviewer agreement (kappa) uses it.
 
@@ -40,9 +40,10 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from callqa.errors import NotFoundError, PermissionDeniedError, QueueConflictError
-from review import agreement
-from review.appeals import RULINGS, appeal, rule_appeal
-from review.queue_base import (
+from review.calls.repo import current_findings, insert_ignore
+from review.queue import agreement
+from review.queue.appeals import RULINGS, appeal, rule_appeal
+from review.queue.base import (
     REVIEW_ROLES,
     SUPERVISOR_ROLES,
     as_utc,
@@ -54,9 +55,8 @@ from review.queue_base import (
     require_role,
     transition,
 )
-from review.queue_stats import QueueStats, list_items, mark_overdue, stats
+from review.queue.stats import QueueStats, list_items, mark_overdue, stats
 from review.store.models import SEVERITY_RANK, Call, Finding, ReviewItem, User, Verdict
-from review.store.repo import current_findings, insert_ignore
 
 # appeals and reading live in their own modules; this is the one import callers need
 __all__ = [

@@ -5,16 +5,14 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 
-from review.stats import Estimate
+from review.reports.model import Report
+from review.sampling.stats import Estimate
 
-if TYPE_CHECKING:
-    from review.reports import Report
-
-TEMPLATES = Path(__file__).with_name("report_templates")
+TEMPLATES = Path(__file__).with_name("templates")
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei",
               "Microsoft YaHei", "PingFang SC", "Source Han Sans SC")
 
