@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from callqa.config import Settings
-from review import accounts
+from review.accounts import users as accounts
 from review.store.db import session_scope
 from review.web.i18n import translations
 
