@@ -145,7 +145,7 @@ def _strip_transcript(settings: Settings, session: Session, transcript: Any, cal
 
 def apply_retention(settings: Settings, *, now: datetime | None = None, dry_run: bool = False,
                     anonymise: bool = False) -> RetentionResult:
-    from review.screening.conditions import check_recording_retention
+    from review.screening.packs_registry import check_recording_retention
     from review.store.db import session_scope
     from review.store.models import Call, Transcript
 

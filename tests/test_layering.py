@@ -67,14 +67,6 @@ REVIEW_LAYERS: list[set[str]] = [
     {"reports"},  # the morning report, its rendering and the webhook notifications
     {"web"},  # the review UI: may import everything in review
 ]
-# circles known before issue 17 inside screening, through its type-only and function-level imports
-# (conditions <-> engine, rules <-> scorecards, conditions -> packs_registry -> rules -> conditions, ...):
-# a debt recorded here so that it cannot grow; any other circle, or a larger one, fails the test
-KNOWN_CYCLES = [frozenset({
-    "review.screening.conditions", "review.screening.engine", "review.screening.match",
-    "review.screening.packs_registry", "review.screening.required", "review.screening.rules",
-    "review.screening.scorecards", "review.screening.semantic.stage", "review.screening.semantic_rules",
-})]
 # (importing module, imported module): the exceptions, each with its reason
 REVIEW_LAYER_EXCEPTIONS = {
     # a data migration fills the table it creates with the code that maintains it
@@ -169,8 +161,6 @@ def test_no_import_cycles_among_review_modules() -> None:
     described = []
     for cycle in import_cycles(graph):
         members = set(cycle)
-        if any(members <= known for known in KNOWN_CYCLES):
-            continue
         described.append("; ".join(f"{m} -> {t} (line {line})" for m in cycle
                                    for t, line in sorted(graph[m].items()) if t in members))
     assert not described, "import circles in review:\n" + "\n".join(described)

@@ -1,7 +1,6 @@
 """Rule types that read the call's metadata and history rather than (only) its words.
 
-Three types, each hooked into ``rules.RULE_TYPES`` / ``rules._check_params`` and the
-engine's ``_evaluate``:
+Four types, checked when a pack loads (``condition_params``) and evaluated here for the engine:
 
 ``hours``
     An outbound call outside ``earliest``-``latest`` local time in ANY zone the debtor
@@ -45,121 +44,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:  # engine imports this module; the engine's types are only needed for hints
-    from review.screening.engine import FindingResult, _Compiled
+from review.screening.compiled import Compiled
+from review.screening.condition_params import ZONE_KEYS, _zone
+from review.screening.findings import FindingResult
+from review.screening.match import (
+    CallText,
+    PhraseHit,
+    PhraseMatcher,
+    evidence_span,
+    hit_counts,
+    role_ok,
+    word_times,
+)
+
+if TYPE_CHECKING:
     from review.screening.history import CallHistory
-    from review.screening.match import CallText, PhraseHit, PhraseMatcher
-
-TYPES = ("hours", "call_pattern", "flagged", "guarded_proximity")
-PATTERN_KINDS = ("calls_in_window", "after_conversation", "after_request", "repeat_contact")
-ZONE_KEYS = ("timezone", "area_code_timezone", "address_timezone")
-_DEFAULT_CONSENT_FLAGS = ("consented", "hours_consented")
-
-
-# --- loading ----------------------------------------------------------------------------
-
-def check_params(rule_type: str, params: dict[str, Any], fail: Callable[[str], Exception]) -> None:
-    """Validate (and normalise in place) the params of one of TYPES; ``fail`` builds the error."""
-
-    def strings(key: str, required: bool = False) -> tuple[str, ...]:
-        value = params.get(key)
-        if value is None and not required:
-            return ()
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-            raise fail(f"{key} must be a non-empty list of non-empty strings")
-        return tuple(v.strip() for v in value)
-
-    def mapping(key: str, required: bool = False) -> dict[str, Any]:
-        value = params.get(key)
-        if value is None and not required:
-            return {}
-        if not isinstance(value, dict) or not value:
-            raise fail(f"{key} must be a mapping of metadata keys to values")
-        return dict(value)
-
-    def number(key: str, kind: type = int) -> None:
-        value = params.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not isinstance(value, int)):
-            raise fail(f"rule type {rule_type} needs {key} ({kind.__name__})")
-
-    if rule_type == "hours":
-        for key in ("earliest", "latest"):
-            value = params.get(key)
-            try:
-                time.fromisoformat(str(value))
-            except ValueError:
-                raise fail(f"{key} must be HH:MM, not {value!r}") from None
-            if not isinstance(value, str) or len(value) != 5:
-                raise fail(f"{key} must be HH:MM, not {value!r}")
-        params["consent_flags"] = strings("consent_flags") or _DEFAULT_CONSENT_FLAGS
-        params["zones_if_unknown"] = strings("zones_if_unknown")
-        for zone in params["zones_if_unknown"]:
-            if _zone(zone) is None:
-                raise fail(f"zones_if_unknown: {zone!r} is not an IANA time zone")
-    elif rule_type == "call_pattern":
-        kind = params.get("kind")
-        if kind not in PATTERN_KINDS:
-            raise fail(f"call_pattern kind must be one of {', '.join(PATTERN_KINDS)}")
-        if kind == "calls_in_window":
-            number("max")
-        if kind in ("calls_in_window", "after_conversation"):
-            number("days")
-        if kind == "after_request":
-            params["request_flags"] = strings("request_flags", required=True)
-        if kind == "repeat_contact":
-            params["when"] = mapping("when", required=True)
-            if not all(v is True for v in params["when"].values()):
-                raise fail("repeat_contact: when takes metadata flags set to true (location_call: true)")
-        params["lift_flags"] = strings("lift_flags")
-        match_on = params.setdefault("match_on", "phone" if kind == "repeat_contact" else "debtor")
-        if match_on not in ("debtor", "phone"):
-            raise fail("match_on must be debtor or phone")
-    elif rule_type in ("flagged", "guarded_proximity"):
-        params["when"] = mapping("when")
-        params["unless"] = mapping("unless")
-        params["exclude"] = strings("exclude")
-        params.setdefault("outbound_only", rule_type == "flagged")
-        if not isinstance(params["outbound_only"], bool):
-            raise fail("outbound_only must be true or false")
-        if rule_type == "flagged":
-            params["phrases"] = strings("phrases")
-            absent = params.get("absent") or []
-            if not isinstance(absent, list):
-                raise fail("absent must be a list of phrase groups")
-            params["absent"] = tuple(tuple(_group(g, fail)) for g in absent)
-            if params["phrases"] and params["absent"]:
-                raise fail("flagged takes phrases or absent, not both")
-            if not (params["when"] or params["unless"] or params["phrases"]):
-                raise fail("flagged needs when, unless or phrases")
-        else:
-            for key in ("first", "then", "unless_said"):
-                side = params.get(key)
-                if side is None and key == "unless_said":
-                    continue
-                if not isinstance(side, dict) or side.get("role", "either") not in ("agent", "customer", "either"):
-                    raise fail(f"{key} must be a mapping with role (agent, customer, either) and phrases")
-                params[key] = (side.get("role", "either"), _group(side.get("phrases"), fail))
-            if not isinstance(params.get("within_segments"), int) or isinstance(params.get("within_segments"), bool):
-                raise fail("guarded_proximity needs within_segments (int)")
-
-
-def _group(value: Any, fail: Callable[[str], Exception]) -> list[str]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str | int) and str(v).strip() for v in value):
-        raise fail("phrases must be a non-empty list of non-empty strings")
-    return [str(v).strip() for v in value]
-
 
 # --- evaluation -------------------------------------------------------------------------
 
-def evaluate(c: _Compiled, call: CallText, meta: Mapping[str, Any], this_call: CallHistory,
+def evaluate(c: Compiled, call: CallText, meta: Mapping[str, Any], this_call: CallHistory,
              history: Sequence[CallHistory]) -> list[FindingResult]:
     kind = c.rule.type
     if kind == "hours":
@@ -173,30 +79,18 @@ def evaluate(c: _Compiled, call: CallText, meta: Mapping[str, Any], this_call: C
     return []
 
 
-def _result(c: _Compiled, evidence: str, start: float | None = 0.0, end: float | None = 0.0,
+def _result(c: Compiled, evidence: str, start: float | None = 0.0, end: float | None = 0.0,
             segment: int | None = None) -> FindingResult:
-    from review.screening.engine import FindingResult
-
     rule = c.rule
     return FindingResult(rule.id, rule.category, rule.severity, segment, start, end, evidence, rule.citation,
                          rule.urgent)
-
-
-@lru_cache(maxsize=512)
-def _zone(name: str | None) -> ZoneInfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 def _truthy(meta: Mapping[str, Any], keys: Sequence[str]) -> str | None:
     return next((k for k in keys if meta.get(k) is True or str(meta.get(k)).lower() in ("true", "yes")), None)
 
 
-def _hours(c: _Compiled, meta: Mapping[str, Any], this_call: CallHistory) -> list[FindingResult]:
+def _hours(c: Compiled, meta: Mapping[str, Any], this_call: CallHistory) -> list[FindingResult]:
     p = c.rule.params
     if this_call.started_at is None or not this_call.outbound or _truthy(meta, p["consent_flags"]):
         return []
@@ -235,7 +129,7 @@ def _debt_key(h: CallHistory) -> str | None:
     return h.debt_id or h.debtor_id
 
 
-def _pattern(c: _Compiled, meta: Mapping[str, Any], this_call: CallHistory,
+def _pattern(c: Compiled, meta: Mapping[str, Any], this_call: CallHistory,
              history: Sequence[CallHistory]) -> list[FindingResult]:
     p, now = c.rule.params, this_call.started_at
     if now is None or not this_call.outbound:
@@ -319,10 +213,8 @@ def _matches(meta: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
 _matchers: dict[int, tuple[Any, Any, set[int], set[int], list[set[int]]]] = {}
 
 
-def _matcher(c: _Compiled) -> tuple[PhraseMatcher, set[int], set[int], list[set[int]]]:
+def _matcher(c: Compiled) -> tuple[PhraseMatcher, set[int], set[int], list[set[int]]]:
     """A small matcher for one rule's phrases, built once (flagged rules run only on flagged calls)."""
-    from review.screening.match import PhraseMatcher  # match imports rules, which imports this module
-
     rule = c.rule
     cached = _matchers.get(id(rule))
     if cached is None or cached[0] is not rule:
@@ -344,9 +236,7 @@ def _matcher(c: _Compiled) -> tuple[PhraseMatcher, set[int], set[int], list[set[
     return cached[1], cached[2], cached[3], cached[4]
 
 
-def _flagged(c: _Compiled, call: CallText, meta: Mapping[str, Any], this_call: CallHistory) -> list[FindingResult]:
-    from review.screening.match import hit_counts, role_ok
-
+def _flagged(c: Compiled, call: CallText, meta: Mapping[str, Any], this_call: CallHistory) -> list[FindingResult]:
     p, rule = c.rule.params, c.rule
     if p["outbound_only"] and not this_call.outbound:
         return []
@@ -369,10 +259,8 @@ def _flagged(c: _Compiled, call: CallText, meta: Mapping[str, Any], this_call: C
     return _said(c, call, hits, main, exclude, hit_counts)
 
 
-def _said(c: _Compiled, call: CallText, hits: list[PhraseHit], main: set[int], exclude: set[int],
+def _said(c: Compiled, call: CallText, hits: list[PhraseHit], main: set[int], exclude: set[int],
           hit_counts: Callable[..., bool], segments: set[int] | None = None) -> list[FindingResult]:
-    from review.screening.match import role_ok
-
     rule = c.rule
     excluded = {h.segment for h in hits if h.phrase in exclude}
     findings, flagged = [], set()
@@ -385,13 +273,11 @@ def _said(c: _Compiled, call: CallText, hits: list[PhraseHit], main: set[int], e
     return findings
 
 
-def _guarded_proximity(c: _Compiled, call: CallText, meta: Mapping[str, Any],
+def _guarded_proximity(c: Compiled, call: CallText, meta: Mapping[str, Any],
                        this_call: CallHistory) -> list[FindingResult]:
     """A ``then`` phrase (the rule's role) within N segments after a ``first`` phrase, unless
     an ``unless_said`` phrase was said anywhere in the call (I'm his wife) or the metadata
     says otherwise (``unless``)."""
-    from review.screening.match import hit_counts, role_ok
-
     p = c.rule.params
     if p["outbound_only"] and not this_call.outbound:
         return []
@@ -412,9 +298,7 @@ def _guarded_proximity(c: _Compiled, call: CallText, meta: Mapping[str, Any],
     return _said(c, call, hits, main, exclude, hit_counts, near)
 
 
-def _hit(c: _Compiled, call: CallText, hit: PhraseHit) -> FindingResult:
-    from review.screening.match import evidence_span, word_times
-
+def _hit(c: Compiled, call: CallText, hit: PhraseHit) -> FindingResult:
     a, b = evidence_span(call, hit)
     seg = hit.segment
     finding = _result(c, call.raw[seg][a:b].strip() or call.raw[seg], call.starts[seg], call.ends[seg], seg)
@@ -422,45 +306,3 @@ def _hit(c: _Compiled, call: CallText, hit: PhraseHit) -> FindingResult:
     if timed is not None:
         finding.start, finding.end = timed
     return finding
-
-
-# --- pack-level requirements outside screening --------------------------------------------
-
-def recording_retention_minimum(pack_names: Sequence[str], packs_dir: str | None = None) -> tuple[int, str] | None:
-    """The longest ``recording_retention.min_days`` any of these packs sets, with the pack and
-    the rule it rests on (``None`` when none sets one)."""
-    import yaml
-
-    from review.screening.packs_registry import available_packs
-
-    known = available_packs(packs_dir or None)
-    best: tuple[int, str] | None = None
-    for name in pack_names:
-        path = known.get(name)
-        if path is None:
-            continue
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            continue  # loading the pack for screening reports the problem
-        need = data.get("recording_retention") if isinstance(data, dict) else None
-        if not isinstance(need, dict) or not isinstance(need.get("min_days"), int):
-            continue
-        what = f"rule pack {name}, {need.get('rule', '')}: {need.get('summary', '')}".rstrip(": ")
-        if best is None or need["min_days"] > best[0]:
-            best = (need["min_days"], what)
-    return best
-
-
-def check_recording_retention(days: int, pack_names: Sequence[str], packs_dir: str | None = None) -> None:
-    """Refuse a recording retention shorter than a pack in use requires (ConfigError naming the rule).
-
-    ``pack_names`` empty means packs are chosen by transcript language, so every default pack is in use.
-    """
-    from callqa.errors import ConfigError
-    from review.screening.packs_registry import PACK_BY_LANGUAGE
-
-    need = recording_retention_minimum(list(pack_names) or sorted(set(PACK_BY_LANGUAGE.values())), packs_dir)
-    if need is not None and days < need[0]:
-        raise ConfigError(f"[flows] recording_retention_days = {days} is shorter than the {need[0]} days that "
-                          f"{need[1]} requires; set recording_retention_days to {need[0]} or more")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from review.screening import conditions
+from review.screening.compiled import Compiled
+from review.screening.condition_params import TYPES as CONDITION_TYPES
 from review.screening.findings import FindingResult, ScreenResult
 from review.screening.history import CallHistory
 from review.screening.match import (
@@ -25,22 +26,8 @@ from review.screening.match import (
 )
 from review.screening.normalize import SEPARATOR
 from review.screening.required import metadata_names, part_said
-from review.screening.rules import Rule, RulePack
+from review.screening.rules import RulePack
 from review.screening.semantic_rules import merge_findings, semantic_findings, semantic_plan
-
-
-@dataclass
-class _Compiled:
-    rule: Rule
-    pack: RulePack
-    main: set[int] = field(default_factory=set)
-    exclude: set[int] = field(default_factory=set)
-    first: set[int] = field(default_factory=set)
-    then: set[int] = field(default_factory=set)
-    groups: list[set[int]] = field(default_factory=list)
-    # phrases of which at least one must be in the call for the rule to find anything (empty: none needed)
-    trigger: frozenset[int] = frozenset()
-    gate: set[int] = field(default_factory=set)  # semantic `after` / required `unless` phrases
 
 
 class Screener:
@@ -49,11 +36,11 @@ class Screener:
     def __init__(self, packs: Sequence[RulePack]) -> None:
         self.packs = list(packs)
         self._matcher = PhraseMatcher()
-        self._rules: list[list[_Compiled]] = []
+        self._rules: list[list[Compiled]] = []
         for pack in self.packs:
             compiled = []
             for rule in pack.rules:
-                c = _Compiled(rule, pack)
+                c = Compiled(rule, pack)
                 p, add = rule.params, self._matcher.add
                 if rule.type == "keyword":
                     c.main = {add(x, rule.homophones) for x in p["phrases"]}
@@ -113,7 +100,7 @@ class Screener:
         return results
 
 
-def _finding(c: _Compiled, call: CallText | None, seg: int | None, evidence: str,
+def _finding(c: Compiled, call: CallText | None, seg: int | None, evidence: str,
              start: float | None = None, end: float | None = None) -> FindingResult:
     rule = c.rule
     if call is not None and seg is not None:
@@ -121,7 +108,7 @@ def _finding(c: _Compiled, call: CallText | None, seg: int | None, evidence: str
     return FindingResult(rule.id, rule.category, rule.severity, seg, start, end, evidence, rule.citation, rule.urgent)
 
 
-def _hit_finding(c: _Compiled, call: CallText, hit: PhraseHit) -> FindingResult:
+def _hit_finding(c: Compiled, call: CallText, hit: PhraseHit) -> FindingResult:
     """A finding on one hit: the words said, timed to the words when the transcript has them."""
     a, b = evidence_span(call, hit)
     finding = _finding(c, call, hit.segment, call.raw[hit.segment][a:b].strip() or call.raw[hit.segment])
@@ -137,7 +124,7 @@ def _hits(call: CallText, by_phrase: dict[int, list[PhraseHit]], phrases: set[in
     return found
 
 
-def _evaluate(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]], transcript: Mapping[str, Any],
+def _evaluate(c: Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]], transcript: Mapping[str, Any],
               meta: Mapping[str, Any], this_call: CallHistory, history: Sequence[CallHistory]) -> list[FindingResult]:
     kind = c.rule.type
     if kind == "keyword":
@@ -160,12 +147,12 @@ def _evaluate(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]
         return _frequency(c, this_call, history)
     if kind == "acoustic":
         return _acoustic(c, meta)
-    if kind in conditions.TYPES:  # metadata and call-history rules
+    if kind in CONDITION_TYPES:  # metadata and call-history rules
         return conditions.evaluate(c, call, meta, this_call, history)
     return []
 
 
-def _keyword(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]) -> list[FindingResult]:
+def _keyword(c: Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]) -> list[FindingResult]:
     rule, mode = c.rule, c.rule.params["match"]
     hits = _hits(call, by_phrase, c.main, rule.applies_to)
     if mode == "none":
@@ -185,7 +172,7 @@ def _keyword(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]
     return findings
 
 
-def _regex(c: _Compiled, call: CallText) -> list[FindingResult]:
+def _regex(c: Compiled, call: CallText) -> list[FindingResult]:
     rule = c.rule
     pattern, exclude = rule.params["pattern"], rule.params.get("exclude_pattern")
     findings, flagged = [], set()
@@ -205,7 +192,7 @@ def _regex(c: _Compiled, call: CallText) -> list[FindingResult]:
     return findings
 
 
-def _proximity(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]) -> list[FindingResult]:
+def _proximity(c: Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]) -> list[FindingResult]:
     rule, p = c.rule, c.rule.params
     firsts = _hits(call, by_phrase, c.first, p["first"].role)
     if not firsts:
@@ -232,7 +219,7 @@ def _proximity(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit
     return findings
 
 
-def _required(c: _Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]],
+def _required(c: Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]],
               meta: Mapping[str, Any]) -> list[FindingResult]:
     rule = c.rule
     window = float(rule.params["window_seconds"])
@@ -266,7 +253,7 @@ def _zone(name: str | None, default: str) -> ZoneInfo:
         return ZoneInfo(default)
 
 
-def _calling_hours(c: _Compiled, this_call: CallHistory) -> list[FindingResult]:
+def _calling_hours(c: Compiled, this_call: CallHistory) -> list[FindingResult]:
     if this_call.started_at is None or not this_call.outbound:
         return []
     zone = _zone(this_call.timezone, c.pack.timezone)
@@ -278,7 +265,7 @@ def _calling_hours(c: _Compiled, this_call: CallHistory) -> list[FindingResult]:
                      f"{earliest:%H:%M}-{latest:%H:%M}", 0.0, 0.0)]
 
 
-def _frequency(c: _Compiled, this_call: CallHistory, history: Sequence[CallHistory]) -> list[FindingResult]:
+def _frequency(c: Compiled, this_call: CallHistory, history: Sequence[CallHistory]) -> list[FindingResult]:
     p, now = c.rule.params, this_call.started_at
     if now is None or not this_call.outbound:
         return []
@@ -321,7 +308,7 @@ def _ago(delta: timedelta) -> str:
     return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.1f} days"
 
 
-def _acoustic(c: _Compiled, meta: Mapping[str, Any]) -> list[FindingResult]:
+def _acoustic(c: Compiled, meta: Mapping[str, Any]) -> list[FindingResult]:
     acoustic = meta.get("acoustic")
     if not isinstance(acoustic, Mapping):
         return []  # mono recording or no measurements: nothing to judge

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from callqa.errors import RulePackError
+import yaml
+
+from callqa.errors import ConfigError, RulePackError
 from review.screening.rules import RulePack, load_pack_file
 
 SHIPPED_DIR = Path(__file__).with_name("packs")
@@ -72,3 +75,38 @@ def pack_names_for(language: str | None) -> list[str]:
         raise RulePackError(f"no default rule pack for language {language!r}; choose one with --pack "
                             f"(known: {', '.join(sorted(available_packs()))})")
     return [PACK_BY_LANGUAGE[family]]
+
+
+# a pack may require recordings be kept a minimum time (cn-collection: two years)
+
+def recording_retention_minimum(pack_names: Sequence[str], packs_dir: str | None = None) -> tuple[int, str] | None:
+    """The longest ``recording_retention.min_days`` any of these packs sets, with the pack and
+    the rule it rests on (``None`` when none sets one)."""
+    known = available_packs(packs_dir or None)
+    best: tuple[int, str] | None = None
+    for name in pack_names:
+        path = known.get(name)
+        if path is None:
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # loading the pack for screening reports the problem
+        need = data.get("recording_retention") if isinstance(data, dict) else None
+        if not isinstance(need, dict) or not isinstance(need.get("min_days"), int):
+            continue
+        what = f"rule pack {name}, {need.get('rule', '')}: {need.get('summary', '')}".rstrip(": ")
+        if best is None or need["min_days"] > best[0]:
+            best = (need["min_days"], what)
+    return best
+
+
+def check_recording_retention(days: int, pack_names: Sequence[str], packs_dir: str | None = None) -> None:
+    """Refuse a recording retention shorter than a pack in use requires (ConfigError naming the rule).
+
+    ``pack_names`` empty means packs are chosen by transcript language, so every default pack is in use.
+    """
+    need = recording_retention_minimum(list(pack_names) or sorted(set(PACK_BY_LANGUAGE.values())), packs_dir)
+    if need is not None and days < need[0]:
+        raise ConfigError(f"[flows] recording_retention_days = {days} is shorter than the {need[0]} days that "
+                          f"{need[1]} requires; set recording_retention_days to {need[0]} or more")

@@ -10,37 +10,16 @@ import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from callqa.errors import CallQAError, RulePackError
-from review.screening.conditions import TYPES as CONDITION_TYPES
-from review.screening.conditions import check_params as check_condition_params
+from review.screening.condition_params import TYPES as CONDITION_TYPES
+from review.screening.condition_params import check_params as check_condition_params
+from review.screening.pack_syntax import _ID, CATEGORIES, _key_line, _line
+from review.screening.scorecards import Scorecard, parse_scorecard
 
-if TYPE_CHECKING:
-    from review.screening.scorecards import Scorecard
-
-CATEGORIES = (
-    "threat_violence",
-    "insult_abuse",
-    "obscenity",
-    "impersonation_authority",
-    "false_legal_consequence",
-    "family_or_contacts_threat",
-    "third_party_disclosure",
-    "shaming_exposure",
-    "induced_borrowing",
-    "private_payment_channel",
-    "missing_self_identification",
-    "missing_recording_notice",
-    "missing_debt_collector_disclosure",
-    "customer_complaint_or_regulator",
-    "customer_vulnerability",
-    "calling_hours",
-    "call_frequency",
-    "acoustic_agitation",
-)
 URGENT_CATEGORIES = frozenset({"customer_vulnerability"})
 SEVERITIES = ("critical", "major", "minor")
 ROLES = ("agent", "customer", "either")
@@ -49,7 +28,6 @@ RULE_TYPES = ("keyword", "regex", "proximity", "required", "calling_hours", "fre
 KEYWORD_MODES = ("any", "all", "at_least", "none")
 FREQUENCY_KINDS = ("unanswered_per_day", "calls_in_window", "after_conversation")
 ACOUSTIC_KINDS = ("long_silence", "overtalk", "shouting")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -159,14 +137,6 @@ class _Where:
         return RulePackError(f"{self.path}:{line}: {what}: {reason}; fix the pack and load it again")
 
 
-def _line(obj: Any, default: int) -> int:
-    return getattr(obj, "line", default)
-
-
-def _key_line(obj: Any, key: str, default: int) -> int:
-    return getattr(obj, "key_lines", {}).get(key, default)
-
-
 def _strings(value: Any, where: _Where, line: int, what: str, key: str, required: bool = True) -> tuple[str, ...]:
     if value is None and not required:
         return ()
@@ -258,7 +228,7 @@ def _check_params(rule_type: str, params: dict[str, Any], where: _Where, line: i
             need("max", int)
         if kind != "unanswered_per_day":
             need("days", int | float)
-    elif rule_type in CONDITION_TYPES:  # metadata and call-history rules: review.screening.conditions
+    elif rule_type in CONDITION_TYPES:  # metadata and call-history rules: review.screening.condition_params
         check_condition_params(rule_type, params, lambda reason: where.fail(line, what, reason))
     elif rule_type == "acoustic":
         kind = need("kind", str)
@@ -413,9 +383,8 @@ def parse_pack(text: str, path: Path) -> RulePack:
         version = f"{version}+{semantic}"
     scorecard = None
     if data.get("scorecard") is not None:
-        from review.screening.scorecards import parse_scorecard
-
-        scorecard = parse_scorecard(data["scorecard"], rules, where.fail, _key_line(data, "scorecard", 1))
+        scorecard = parse_scorecard(data["scorecard"], {rule.id: rule.category for rule in rules}, where.fail,
+                                    _key_line(data, "scorecard", 1))
     return RulePack(
         name=str(data["name"]).strip(), version=version,
         description=str(data.get("description", "")).strip(),

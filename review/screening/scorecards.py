@@ -9,12 +9,12 @@ rule does, naming the file, the line and the item.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from callqa.errors import RulePackError
-from review.screening.rules import _ID, CATEGORIES, Rule, _key_line, _line
+from review.screening.pack_syntax import _ID, CATEGORIES, _key_line, _line
 
 DEFAULT_PASS_MARK = 80.0
 Fail = Callable[[int, str, str], RulePackError]  # (line, what, reason) -> the error to raise
@@ -101,7 +101,7 @@ def _names(raw: Any, fail: Fail, line: int, what: str, key: str) -> tuple[str, .
     return tuple(v.strip() for v in raw)
 
 
-def _item(raw: Any, section: str, rules: dict[str, Rule], fail: Fail, line: int, seen: set[str]) -> ScoreItem:
+def _item(raw: Any, section: str, rules: Mapping[str, str], fail: Fail, line: int, seen: set[str]) -> ScoreItem:
     if not isinstance(raw, dict):
         raise fail(line, f"scorecard section {section}", "each item must be a mapping with id, title and points")
     line = _line(raw, line)
@@ -132,19 +132,20 @@ def _item(raw: Any, section: str, rules: dict[str, Rule], fail: Fail, line: int,
     for rule_id in item_rules:
         if rule_id not in rules:
             raise fail(line, what, f"rule {rule_id!r} is not in this pack")
-    pack_categories = {r.category for r in rules.values()}
+    pack_categories = set(rules.values())
     for category in categories:
         if category not in CATEGORIES:
             raise fail(line, what, f"category {category!r} is not one of {', '.join(CATEGORIES)}")
         if category not in pack_categories:
             raise fail(line, what, f"no rule of this pack has category {category!r}: the item could never fail")
-    covers = frozenset(categories) | frozenset(rules[r].category for r in item_rules)
+    covers = frozenset(categories) | frozenset(rules[r] for r in item_rules)
     return ScoreItem(id=item_id, section=section, title=title, points=float(points), critical=critical,
                      rules=item_rules, categories=categories, reviewer=reviewer, covers=covers, line=line)
 
 
-def parse_scorecard(raw: Any, rules: list[Rule], fail: Fail, line: int) -> Scorecard:
-    """Check a pack's ``scorecard:`` block against its rules; raise RulePackError naming the item."""
+def parse_scorecard(raw: Any, rules: Mapping[str, str], fail: Fail, line: int) -> Scorecard:
+    """Check a pack's ``scorecard:`` block against its rules ({rule id: category}); raise RulePackError
+    naming the item."""
     if not isinstance(raw, dict):
         raise fail(line, "scorecard", "scorecard must be a mapping with pass_mark and sections")
     line = _line(raw, line)
@@ -157,7 +158,7 @@ def parse_scorecard(raw: Any, rules: list[Rule], fail: Fail, line: int) -> Score
     sections_raw = raw.get("sections")
     if not isinstance(sections_raw, list) or not sections_raw:
         raise fail(line, "scorecard", "sections must be a non-empty list")
-    by_id = {r.id: r for r in rules}
+    by_id = dict(rules)
     seen_sections: set[str] = set()
     seen_items: set[str] = set()
     sections = []

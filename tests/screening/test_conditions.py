@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from callqa.errors import ConfigError, RulePackError
 from review.calls.repo import register_call, save_screening, save_transcript
 from review.screening import Screener, history_for
-from review.screening.conditions import check_recording_retention
+from review.screening.packs_registry import check_recording_retention
 from review.screening.rules import parse_pack
 
 Make = Callable[..., dict[str, Any]]
