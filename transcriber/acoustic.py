@@ -12,20 +12,10 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-Interval = tuple[float, float]
+from callqa.intervals import Interval, union
 
 LONG_SILENCE_S = 8.0  # both channels quiet at least this long
 OVERTALK_S = 1.5  # both channels speaking together at least this long
-
-
-def union(intervals: list[Interval]) -> list[Interval]:
-    merged: list[Interval] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:

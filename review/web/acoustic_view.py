@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-Interval = tuple[float, float]
+from callqa.intervals import Interval, union
 
 SKIP_MIN_S = 1.5  # quiet stretches shorter than this are part of the conversation's rhythm: played
 KEEP_S = 0.3  # kept at each edge of a skipped stretch so words around it are not clipped
@@ -41,16 +41,6 @@ class AcousticTrack:
 
     def count(self, kind: str) -> int:
         return sum(1 for s in self.stretches if s.kind == kind)
-
-
-def _union(intervals: Iterable[Interval]) -> list[Interval]:
-    merged: list[Interval] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def _spans(raw: Any) -> list[Interval]:
@@ -85,7 +75,7 @@ def quiet_stretches(document: Mapping[str, Any], duration_s: float, minimum: flo
         return []  # no transcript: nothing says where the speech is, so nothing is skipped
     gaps: list[Interval] = []
     cursor = 0.0
-    for start, end in _union(spoken):
+    for start, end in union(spoken):
         if start > cursor:
             gaps.append((cursor, start))
         cursor = max(cursor, end)
@@ -93,7 +83,7 @@ def quiet_stretches(document: Mapping[str, Any], duration_s: float, minimum: flo
         gaps.append((cursor, duration_s))
     acoustic = features(document)
     long_silences = _spans(acoustic.get("long_silences")) if acoustic is not None else []
-    return [(s, e) for s, e in _union(gaps + long_silences) if e - s >= minimum]
+    return [(s, e) for s, e in union(gaps + long_silences) if e - s >= minimum]
 
 
 def skip_ranges(quiet: Sequence[Interval], keep: float = KEEP_S) -> list[list[float]]:

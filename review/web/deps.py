@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from callqa.config import Settings
+from callqa.errors import CallQAError
 from review.accounts import sessions
 from review.accounts.throttle import Limits
 from review.accounts.users import UserInfo
@@ -116,6 +118,16 @@ def wants_json(request: Request) -> bool:
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
+
+
+def form_date(value: str, name: str) -> date | None:
+    """A YYYY-MM-DD form field; empty is None, anything else a CallQAError naming the field."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise CallQAError(f"{name}={value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def language_of(request: Request) -> str:

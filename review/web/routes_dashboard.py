@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -13,28 +13,19 @@ from callqa.errors import CallQAError
 from review.store.models import User
 from review.web import dashboard_view as dv
 from review.web.chart_svg import chart
-from review.web.deps import db, render, require, state_of
+from review.web.deps import db, form_date, render, require, state_of
 from review.web.queue_view import filter_options
 
 router = APIRouter(include_in_schema=False)
 ROLES = ("supervisor", "compliance")
 
 
-def _day(value: str, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CallQAError(f"{name}={value!r} is not a date (YYYY-MM-DD)") from exc
-
-
 def _filter(request: Request, date_from: str, date_to: str, bucket: str, team: str, agent: str,
             rule: str) -> dv.DashboardFilter:
     today = datetime.now(UTC).astimezone(site_zone(state_of(request).settings)).date()
     f = dv.default_filter(today)
-    f.date_from = _day(date_from, "date_from") or f.date_from
-    f.date_to = _day(date_to, "date_to") or f.date_to
+    f.date_from = form_date(date_from, "date_from") or f.date_from
+    f.date_to = form_date(date_to, "date_to") or f.date_to
     if f.date_to < f.date_from:
         raise CallQAError(f"date_to {f.date_to} is before date_from {f.date_from}; swap them")
     f.bucket = bucket if bucket in dv.BUCKETS else "day"

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from callqa.dates import site_zone
-from callqa.errors import CallQAError
 from review.accounts import sessions
 from review.store.models import User
 from review.web import search_view as sv
-from review.web.deps import db, render, require, state_of, web_session
+from review.web.deps import db, form_date, render, require, state_of, web_session
 from review.web.queue_view import filter_options
 
 router = APIRouter(include_in_schema=False)
@@ -21,22 +18,13 @@ router = APIRouter(include_in_schema=False)
 ROLES = ("supervisor", "compliance")
 
 
-def _day(value: str, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CallQAError(f"{name}={value!r} is not a date (YYYY-MM-DD)") from exc
-
-
 @router.get("/search")
 def search(request: Request, phrase: str = "", rule: str = "", category: str = "", agent: str = "",
            team: str = "", date_from: str = "", date_to: str = "", verdict: str = "", after: str = "",
            user: User = Depends(require(*ROLES)), session: Session = Depends(db, scope="function")) -> Response:
     f = sv.SearchFilter(phrase=phrase.strip()[:200], rule=rule.strip(), category=category.strip(),
-                        agent=agent.strip(), team=team.strip(), date_from=_day(date_from, "date_from"),
-                        date_to=_day(date_to, "date_to"), verdict=verdict if verdict in sv.VERDICTS else "",
+                        agent=agent.strip(), team=team.strip(), date_from=form_date(date_from, "date_from"),
+                        date_to=form_date(date_to, "date_to"), verdict=verdict if verdict in sv.VERDICTS else "",
                         after=after)
     page = None
     if not f.empty:
