@@ -58,7 +58,7 @@ def check_params(rule_type: str, params: dict[str, Any], fail: Callable[[str], E
         params["consent_flags"] = strings("consent_flags") or _DEFAULT_CONSENT_FLAGS
         params["zones_if_unknown"] = strings("zones_if_unknown")
         for zone in params["zones_if_unknown"]:
-            if _zone(zone) is None:
+            if zone_or_none(zone) is None:
                 raise fail(f"zones_if_unknown: {zone!r} is not an IANA time zone")
     elif rule_type == "call_pattern":
         kind = params.get("kind")
@@ -116,7 +116,8 @@ def _group(value: Any, fail: Callable[[str], Exception]) -> list[str]:
 
 
 @lru_cache(maxsize=512)
-def _zone(name: str | None) -> ZoneInfo | None:
+def zone_or_none(name: str | None) -> ZoneInfo | None:
+    """The IANA zone of that name, or None for an empty or unknown name."""
     if not name:
         return None
     try:

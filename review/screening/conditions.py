@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from review.screening.compiled import Compiled
-from review.screening.condition_params import ZONE_KEYS, _zone
+from review.screening.condition_params import ZONE_KEYS, zone_or_none
 from review.screening.findings import FindingResult
 from review.screening.match import (
     CallText,
@@ -98,10 +98,10 @@ def _hours(c: Compiled, meta: Mapping[str, Any], this_call: CallHistory) -> list
     extra = meta.get("timezones")
     if isinstance(extra, list):
         names.extend(str(z) for z in extra if z)
-    zones = [z for z in dict.fromkeys(_zone(n) for n in names) if z is not None]
+    zones = [z for z in dict.fromkeys(zone_or_none(n) for n in names) if z is not None]
     unknown = not zones
     if unknown:
-        zones = [z for z in (_zone(n) for n in p["zones_if_unknown"] or (c.pack.timezone,)) if z is not None]
+        zones = [z for z in (zone_or_none(n) for n in p["zones_if_unknown"] or (c.pack.timezone,)) if z is not None]
     earliest, latest = time.fromisoformat(p["earliest"]), time.fromisoformat(p["latest"])
     outside = []
     for zone in zones:
@@ -145,7 +145,7 @@ def _pattern(c: Compiled, meta: Mapping[str, Any], this_call: CallHistory,
         if not key:
             return []
         basis = "per debt" if this_call.debt_id else "per debtor (the call has no debt_id)"
-        zone = _zone(this_call.timezone) or _zone(c.pack.timezone) or ZoneInfo("UTC")
+        zone = zone_or_none(this_call.timezone) or zone_or_none(c.pack.timezone) or ZoneInfo("UTC")
         today = _local_day(now, zone)
         first_day = today - timedelta(days=int(p["days"]) - 1)  # the day of the call is day 1 of the window
         same = [h for h in earlier if _debt_key(h) == key and h.started_at is not None

@@ -8,11 +8,12 @@ from collections.abc import Mapping, Sequence
 from datetime import time, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from review.screening import conditions
 from review.screening.compiled import Compiled
 from review.screening.condition_params import TYPES as CONDITION_TYPES
+from review.screening.condition_params import zone_or_none
 from review.screening.findings import FindingResult, ScreenResult
 from review.screening.history import CallHistory
 from review.screening.match import (
@@ -231,9 +232,10 @@ def _required(c: Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]
     keys, starts, roles, role = by_phrase.keys(), call.starts, call.roles, rule.applies_to
     opening = [i for i, start in enumerate(starts) if start < window and role_ok(role, roles[i])]
     for group, part in zip(c.groups, rule.params["groups"], strict=True):
-        phrases = set() if part.metadata_only and metadata_names(part, meta) else group & keys
+        names = metadata_names(part, meta)
+        phrases = set() if part.metadata_only and names else group & keys
         if not any(starts[h.segment] < window and role_ok(role, roles[h.segment])
-                   for p in phrases for h in by_phrase[p]) and not part_said(part, call, opening, meta):
+                   for p in phrases for h in by_phrase[p]) and not part_said(part, call, opening, names):
             missing.append(part.label)
     if not missing:
         return []
@@ -245,12 +247,8 @@ def _clock(hhmm: str) -> time:
     return time.fromisoformat(hhmm)
 
 
-@lru_cache(maxsize=512)
 def _zone(name: str | None, default: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or default)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(default)
+    return zone_or_none(name) or ZoneInfo(default)
 
 
 def _calling_hours(c: Compiled, this_call: CallHistory) -> list[FindingResult]:

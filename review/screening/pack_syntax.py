@@ -26,12 +26,12 @@ CATEGORIES = (
     "call_frequency",
     "acoustic_agitation",
 )
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def _line(obj: Any, default: int) -> int:
+def line_of(obj: Any, default: int) -> int:
     return getattr(obj, "line", default)
 
 
-def _key_line(obj: Any, key: str, default: int) -> int:
+def key_line(obj: Any, key: str, default: int) -> int:
     return getattr(obj, "key_lines", {}).get(key, default)

@@ -56,11 +56,10 @@ def metadata_names(part: RequiredPart, meta: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def part_said(part: RequiredPart, call: CallText, opening: Sequence[int], meta: Mapping[str, Any]) -> bool:
-    """Whether the patterns or metadata names of ``part`` are heard in the ``opening`` turns (only
-    the names, for a ``metadata_only`` part whose names the metadata holds)."""
+def part_said(part: RequiredPart, call: CallText, opening: Sequence[int], names: Sequence[str]) -> bool:
+    """Whether the patterns of ``part`` or the ``names`` its metadata keys hold (``metadata_names``) are
+    heard in the ``opening`` turns (only the names, for a ``metadata_only`` part with names)."""
     texts = [call.norm[i] for i in opening]
-    names = metadata_names(part, meta)
     if not (part.metadata_only and names) and any(pattern.search(t) for pattern in part.patterns for t in texts):
         return True
     forms = {form if call.cjk else f" {form} " for name in names for form in _spoken_forms(name, call.cjk)}

@@ -17,7 +17,7 @@ import yaml
 from callqa.errors import CallQAError, RulePackError
 from review.screening.condition_params import TYPES as CONDITION_TYPES
 from review.screening.condition_params import check_params as check_condition_params
-from review.screening.pack_syntax import _ID, CATEGORIES, _key_line, _line
+from review.screening.pack_syntax import CATEGORIES, ID_PATTERN, key_line, line_of
 from review.screening.scorecards import Scorecard, parse_scorecard
 
 URGENT_CATEGORIES = frozenset({"customer_vulnerability"})
@@ -155,7 +155,7 @@ def _example(raw: Any, role: str, where: _Where, line: int, what: str) -> Exampl
         return Example(((default_role, raw, None),), {}, (), line)
     if not isinstance(raw, dict):
         raise where.fail(line, what, "an example is a string or a mapping with segments/metadata/history")
-    line = _line(raw, line)
+    line = line_of(raw, line)
     unknown = set(raw) - {"text", "segments", "metadata", "history", "acoustic"}
     if unknown:
         raise where.fail(line, what, f"unknown example keys {sorted(unknown)}")
@@ -203,14 +203,14 @@ def _check_params(rule_type: str, params: dict[str, Any], where: _Where, line: i
             side = need(key, dict)
             role = side.get("role", "either")
             if role not in ROLES:
-                raise where.fail(_line(side, line), what, f"{key}.role must be one of {', '.join(ROLES)}")
-            params[key] = Side(role, _strings(side.get("phrases"), where, _line(side, line), what, f"{key}.phrases"))
+                raise where.fail(line_of(side, line), what, f"{key}.role must be one of {', '.join(ROLES)}")
+            params[key] = Side(role, _strings(side.get("phrases"), where, line_of(side, line), what, f"{key}.phrases"))
         if "within_seconds" not in params and "within_segments" not in params:
             raise where.fail(line, what, "proximity needs within_seconds or within_segments")
         params.setdefault("ordered", True)
     elif rule_type == "required":
         groups = need("groups", list)
-        params["groups"] = tuple(_required_part(g, where, _line(g, line), what) for g in groups)
+        params["groups"] = tuple(_required_part(g, where, line_of(g, line), what) for g in groups)
         need("window_seconds", int | float)
         if "unless" in params:  # heard anywhere in the call: the requirement does not apply (a location call)
             params["unless"] = _side(params["unless"], where, line, what, "unless")
@@ -314,9 +314,9 @@ def _load_semantic(rules: list[Rule], where: _Where, path: Path) -> str:
 def _rule(raw: Any, where: _Where, pack_line: int, seen: set[str]) -> Rule:
     if not isinstance(raw, dict):
         raise where.fail(pack_line, "rules", "each rule must be a mapping")
-    line = _line(raw, pack_line)
+    line = line_of(raw, pack_line)
     rule_id = raw.get("id")
-    if not isinstance(rule_id, str) or not _ID.match(rule_id):
+    if not isinstance(rule_id, str) or not ID_PATTERN.match(rule_id):
         raise where.fail(line, "rule", f"id {rule_id!r} must be letters, digits, '_', '.', '-' (at most 64)")
     what = f"rule {rule_id}"
     if rule_id in seen:
@@ -332,19 +332,19 @@ def _rule(raw: Any, where: _Where, pack_line: int, seen: set[str]) -> Rule:
     checks = (("category", CATEGORIES), ("severity", SEVERITIES), ("type", RULE_TYPES))
     for key, allowed in checks:
         if raw[key] not in allowed:
-            raise where.fail(_key_line(raw, key, line), what, f"{key} {raw[key]!r} is not one of {', '.join(allowed)}")
+            raise where.fail(key_line(raw, key, line), what, f"{key} {raw[key]!r} is not one of {', '.join(allowed)}")
     applies_to = raw.get("applies_to", "agent")
     if applies_to not in ROLES:
-        raise where.fail(_key_line(raw, "applies_to", line), what, f"applies_to must be one of {', '.join(ROLES)}")
+        raise where.fail(key_line(raw, "applies_to", line), what, f"applies_to must be one of {', '.join(ROLES)}")
     params = raw.get("params") or {}
     if not isinstance(params, dict):
         raise where.fail(line, what, "params must be a mapping")
     params = dict(params)
-    _check_params(raw["type"], params, where, _line(raw.get("params"), line), what)
+    _check_params(raw["type"], params, where, line_of(raw.get("params"), line), what)
     examples = raw.get("examples")
     if not isinstance(examples, dict) or not examples.get("must_trigger") or not examples.get("must_not_trigger"):
         raise where.fail(line, what, "examples needs non-empty must_trigger and must_not_trigger lists")
-    ex_line = _line(examples, line)
+    ex_line = line_of(examples, line)
     must = [_example(e, applies_to, where, ex_line, what) for e in examples["must_trigger"]]
     must_not = [_example(e, applies_to, where, ex_line, what) for e in examples["must_not_trigger"]]
     return Rule(
@@ -370,12 +370,12 @@ def parse_pack(text: str, path: Path) -> RulePack:
         raise where.fail(1, "pack", "the top level must be a mapping with name, version and rules")
     for key in ("name", "version"):
         if not isinstance(data.get(key), str | int | float) or not str(data[key]).strip():
-            raise where.fail(_line(data, 1), "pack", f"missing {key}")
+            raise where.fail(line_of(data, 1), "pack", f"missing {key}")
     rules_raw = data.get("rules")
     if not isinstance(rules_raw, list) or not rules_raw:
-        raise where.fail(_line(data, 1), "pack", "rules must be a non-empty list")
+        raise where.fail(line_of(data, 1), "pack", "rules must be a non-empty list")
     seen: set[str] = set()
-    rules = [_rule(r, where, _line(data, 1), seen) for r in rules_raw]
+    rules = [_rule(r, where, line_of(data, 1), seen) for r in rules_raw]
     languages = data.get("languages") or []
     version = str(data["version"]).strip()
     semantic = _load_semantic(rules, where, path)
@@ -384,7 +384,7 @@ def parse_pack(text: str, path: Path) -> RulePack:
     scorecard = None
     if data.get("scorecard") is not None:
         scorecard = parse_scorecard(data["scorecard"], {rule.id: rule.category for rule in rules}, where.fail,
-                                    _key_line(data, "scorecard", 1))
+                                    key_line(data, "scorecard", 1))
     return RulePack(
         name=str(data["name"]).strip(), version=version,
         description=str(data.get("description", "")).strip(),

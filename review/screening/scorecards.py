@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callqa.errors import RulePackError
-from review.screening.pack_syntax import _ID, CATEGORIES, _key_line, _line
+from review.screening.pack_syntax import CATEGORIES, ID_PATTERN, key_line, line_of
 
 DEFAULT_PASS_MARK = 80.0
 Fail = Callable[[int, str, str], RulePackError]  # (line, what, reason) -> the error to raise
@@ -90,7 +90,7 @@ def _title(raw: Any, fail: Fail, line: int, what: str) -> dict[str, str]:
 
 
 def _id(raw: Any, fail: Fail, line: int, what: str) -> str:
-    if not isinstance(raw, str) or not _ID.match(raw):
+    if not isinstance(raw, str) or not ID_PATTERN.match(raw):
         raise fail(line, what, f"id {raw!r} must be letters, digits, '_', '.', '-' (at most 64)")
     return raw
 
@@ -104,7 +104,7 @@ def _names(raw: Any, fail: Fail, line: int, what: str, key: str) -> tuple[str, .
 def _item(raw: Any, section: str, rules: Mapping[str, str], fail: Fail, line: int, seen: set[str]) -> ScoreItem:
     if not isinstance(raw, dict):
         raise fail(line, f"scorecard section {section}", "each item must be a mapping with id, title and points")
-    line = _line(raw, line)
+    line = line_of(raw, line)
     item_id = _id(raw.get("id"), fail, line, f"scorecard section {section} item")
     what = f"scorecard item {item_id}"
     if item_id in seen:
@@ -113,7 +113,7 @@ def _item(raw: Any, section: str, rules: Mapping[str, str], fail: Fail, line: in
     unknown = set(raw) - {"id", "title", "points", "weight", "critical", "rules", "categories", "reviewer"}
     if unknown:
         raise fail(line, what, f"unknown keys {sorted(unknown)}")
-    title = _title(raw.get("title"), fail, _key_line(raw, "title", line), what)
+    title = _title(raw.get("title"), fail, key_line(raw, "title", line), what)
     if "points" in raw and "weight" in raw:
         raise fail(line, what, "give points or weight (the same thing), not both")
     points = raw.get("points", raw.get("weight"))
@@ -148,7 +148,7 @@ def parse_scorecard(raw: Any, rules: Mapping[str, str], fail: Fail, line: int) -
     naming the item."""
     if not isinstance(raw, dict):
         raise fail(line, "scorecard", "scorecard must be a mapping with pass_mark and sections")
-    line = _line(raw, line)
+    line = line_of(raw, line)
     unknown = set(raw) - {"pass_mark", "sections"}
     if unknown:
         raise fail(line, "scorecard", f"unknown keys {sorted(unknown)}")
@@ -165,7 +165,7 @@ def parse_scorecard(raw: Any, rules: Mapping[str, str], fail: Fail, line: int) -
     for section_raw in sections_raw:
         if not isinstance(section_raw, dict):
             raise fail(line, "scorecard", "each section must be a mapping with id, title and items")
-        s_line = _line(section_raw, line)
+        s_line = line_of(section_raw, line)
         section_id = _id(section_raw.get("id"), fail, s_line, "scorecard section")
         what = f"scorecard section {section_id}"
         if section_id in seen_sections:
