@@ -24,7 +24,9 @@ from functools import lru_cache
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 _DIGITS = {"零": "0", "〇": "0", "一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
            "六": "6", "七": "7", "八": "8", "九": "9", "壹": "1", "贰": "2", "叁": "3", "肆": "4",
-           "伍": "5", "陆": "6", "柒": "7", "捌": "8", "玖": "9"}
+           "柒": "7", "捌": "8", "玖": "9"}
+# 陆 and 伍 are left as characters: a recogniser writes 六 or 五 for a spoken number, while 陆 and
+# 伍 are surnames and words (大陆, 陆续, 队伍); as digits they broke 我姓陆 and 陆音 (录音 misheard).
 _UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
 _BIG_UNITS = {"万": 10_000, "亿": 100_000_000}
 _APOSTROPHES = "'’‘`´"

@@ -42,6 +42,14 @@ def test_numeral_folding() -> None:
     assert normalize("3天内还清", True) == normalize("三天内还清", True)
     assert normalize("我是ＡＢＣ公司工号１２３４", True) == "我是abc公司工号1234"
     assert normalize("We WON'T sue you!", False) == " we wont sue you "
+    # 陆 and 伍 are surnames and words before they are numerals in speech
+    assert normalize("我姓陆，陆续还了", True) == "我姓陆陆续还了"
+
+
+def test_a_surname_and_a_misheard_notice_count(cn: Screener, rule_ids: RuleIds, transcript: Make) -> None:
+    opening = "您好，我是华信银行信用卡中心的陆经理，本次通话全程陆音"
+    ids = rule_ids(cn, transcript([("agent", opening), ("customer", "嗯"), ("agent", "您的账单逾期了")]))
+    assert not {"cn.identity.missing", "cn.recording.notice_missing"} & ids, ids
 
 
 def test_homophones_need_shared_characters(cn: Screener, rule_ids: RuleIds, transcript: Make) -> None:
