@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.screen_quality import pack_variant  # noqa: E402
+from bench.screen_quality import pack_variant, with_heads  # noqa: E402
 from review.screening import CallHistory, Screener, load_pack  # noqa: E402
 from review.screening.rules import RulePack  # noqa: E402
 from transcriber.backends.faster import cpu_flags  # noqa: E402
@@ -189,6 +189,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "screen_sentences.json")
     parser.add_argument("--pack", default="cn-collection", help="Chinese pack name or .yaml path")
     parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS))
+    parser.add_argument("--heads", type=Path, help="another trained heads file for the semantic rules (an ablation)")
     args = parser.parse_args()
     sentences = load_sentences(args.sentences)
     if not sentences:
@@ -197,6 +198,8 @@ def main() -> None:
     for call in calls:
         validate(call, call["call_id"])
     pack: RulePack = load_pack(args.pack)
+    if args.heads:
+        pack = with_heads(pack, args.heads)
     results: dict[str, Any] = {}
     per_sentence: dict[str, list[dict[str, Any]]] = {}
     for system in args.systems:

@@ -27,7 +27,7 @@ _DIGITS = {"零": "0", "〇": "0", "一": "1", "二": "2", "两": "2", "三": "3
            "柒": "7", "捌": "8", "玖": "9"}
 # 陆 and 伍 are left as characters: a recogniser writes 六 or 五 for a spoken number, while 陆 and
 # 伍 are surnames and words (大陆, 陆续, 队伍); as digits they broke 我姓陆 and 陆音 (录音 misheard).
-_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_UNITS = {"十": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
 _BIG_UNITS = {"万": 10_000, "亿": 100_000_000}
 _APOSTROPHES = "'’‘`´"
 
@@ -65,7 +65,8 @@ def _base_table() -> dict[int, str | None]:
         table[cp] = chr(cp).lower()
     for ch, digit in _DIGITS.items():
         table[ord(ch)] = digit
-    for ch, unit in (("拾", "十"), ("佰", "百"), ("仟", "千")):
+    # 拾 is left alone: 收拾 and 拾掇 are everyday words, and 收10 broke phrases that hold them
+    for ch, unit in (("佰", "百"), ("仟", "千")):
         table[ord(ch)] = unit
     table[ord("您")] = "你"  # the polite "you" changes nothing a rule looks for
     table[ord("著")] = "着"  # OpenCC keeps 著 (as in 著名); Traditional 等著 means 等着

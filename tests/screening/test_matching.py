@@ -44,6 +44,7 @@ def test_numeral_folding() -> None:
     assert normalize("We WON'T sue you!", False) == " we wont sue you "
     # 陆 and 伍 are surnames and words before they are numerals in speech
     assert normalize("我姓陆，陆续还了", True) == "我姓陆陆续还了"
+    assert normalize("找人收拾你", True) == "找人收拾你"
 
 
 def test_a_surname_and_a_misheard_notice_count(cn: Screener, rule_ids: RuleIds, transcript: Make) -> None:
