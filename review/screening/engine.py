@@ -29,6 +29,7 @@ from review.screening.normalize import SEPARATOR
 from review.screening.required import metadata_names, part_said
 from review.screening.rules import RulePack
 from review.screening.semantic_rules import merge_findings, semantic_findings, semantic_plan
+from review.screening.us_states import debtor_state
 
 
 class Screener:
@@ -228,6 +229,9 @@ def _required(c: Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]
         return []  # no conversation, nothing the agent had to say
     if c.gate and _hits(call, by_phrase, c.gate, rule.params["unless"].role):
         return []  # e.g. a location call with a third party: the disclosure must not be made at all
+    states = rule.params.get("only_in_states")
+    if states and debtor_state(meta) not in (states | {None}):
+        return []  # a state's law (all-party consent to record): this debtor lives elsewhere; unknown -> applies
     missing = []
     keys, starts, roles, role = by_phrase.keys(), call.starts, call.roles, rule.applies_to
     opening = [i for i, start in enumerate(starts) if start < window and role_ok(role, roles[i])]

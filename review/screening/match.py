@@ -29,6 +29,7 @@ from review.screening.normalize import (
     to_homophones,
 )
 from review.screening.packs_registry import language_family
+from review.screening.reported import reported_and_rejected
 
 
 class PhraseHit(NamedTuple):
@@ -262,11 +263,13 @@ _ZH_NOT_NEGATION = re.compile(
     r"(?:不然|要不|否则|不还|不交|不付|不给|不配合|不接|不处理|不理|不按时|不赶紧|不马上|不及时|不主动|不想办法|没钱|没有钱|"
     r"不回|不联系|不肯|不想还|不打算|不吭声|不说话|不露面|不出面|不上心|不当回事|不识相|不识抬举|不听|不信|不服|不老实|"
     r"不管|不论|不光|不但|不仅|不只|不得不|不如|不要脸|不是人|不是东西|"
-    r"[\u4e00-\u9fff]不(?:了|起|上|到|完|动|下|出|清|过|住|够)|没用|没出息|没脸|没皮|没良心|没完|"
+    r"[\u4e00-\u9fff]不(?:了|起|上(?!门)|到|完|动|下|出|清|过|住|够)|没用|没出息|没脸|没皮|没良心|没完|"
     r"不够|勿还|唔还|冇还|莫还|勿然|唔系|冇钱)[^就则]{0,3}$"
 )
 # 我没说你会坐牢 / 不是说要起诉你: a denied statement, whatever follows it
-_ZH_DENIED_SPEECH = re.compile(r"(?:不是说|没说|没有说|并没有说|从没说|从来没说|不是讲|没讲)[^就则]{0,6}$")
+_ZH_DENIED_SPEECH = re.compile(r"(?:不是说|没说|没有说|并没有说|从没说|从来没说|不是讲|没讲)[^就则]{0,6}$"
+                               # 不会因为还不上钱就抓人: the 就 belongs to the denied cause, not to a threat
+                               r"|(?:不会|并不会|不可能|不是)因为\S{1,8}就\S{0,3}$")
 _ZH_A_NOT_A = re.compile(r"(.)不\1[^就则]{0,3}$")  # 信不信 / 会不会: a question, not a denial
 _EN_NEGATION = re.compile(
     r"\b(?:not|never|no one|nobody|noone|dont|doesnt|didnt|wont|cant|cannot|wouldnt|isnt|arent|wasnt|werent|"
@@ -365,7 +368,8 @@ def negated_in_clause(raw: str, span: tuple[int, int], cjk: bool) -> bool:
 
 
 def hit_counts(call: CallText, hit: PhraseHit, negation: bool) -> bool:
-    """Whether a hit stands: not negated, hedged or quoted in its clause (when the rule asks)."""
+    """Whether a hit stands: not negated, hedged or quoted in its clause, nor somebody else's words
+    reported to be rejected (when the rule asks)."""
     if not negation:
         return True
     raw = call.raw[hit.segment]
@@ -373,4 +377,6 @@ def hit_counts(call: CallText, hit: PhraseHit, negation: bool) -> bool:
     if is_negated(call.norm[hit.segment], hit.start, call.cjk) \
             and negated_in_clause(raw, evidence_span(call, hit), call.cjk):
         return False
-    return not (_ANY_QUOTE.search(raw) and is_quoted(raw, evidence_span(call, hit)))
+    if _ANY_QUOTE.search(raw) and is_quoted(raw, evidence_span(call, hit)):
+        return False
+    return not reported_and_rejected(call.norm[hit.segment], hit.start, hit.end, call.cjk)

@@ -137,6 +137,19 @@ def _unit_numeral_sub(match: re.Match[str]) -> str:
     return _numeral_value(match.group(0))
 
 
+# spoken English as a recogniser writes it: "you're gonna go to jail" holds the phrase "go to jail"
+_EN_INFORMAL = re.compile(r"(?<![a-z0-9])(gonna|wanna|gotta|outta|gimme)(?![a-z0-9])")
+_EN_FORMAL = {"gonna": "going to", "wanna": "want to", "gotta": "got to", "outta": "out of", "gimme": "give me"}
+
+
+def _formal(match: re.Match[str]) -> str:
+    return _EN_FORMAL[match.group(1)]
+
+
+def _latin(words: str) -> str:
+    return _EN_INFORMAL.sub(_formal, words) if "a" in words else words
+
+
 def normalize(text: str, cjk: bool) -> str:
     """The matching form of a text: CJK glued together, or Latin words padded with spaces."""
     if cjk:
@@ -144,7 +157,7 @@ def normalize(text: str, cjk: bool) -> str:
         if _HAS_UNIT.search(out):
             out = UNIT_NUMERAL.sub(_unit_numeral_sub, out)
         return out
-    return " " + " ".join(text.translate(_latin_list()).split()) + " "
+    return _latin(" " + " ".join(text.translate(_latin_list()).split()) + " ")
 
 
 def normalize_call(texts: list[str], cjk: bool) -> list[str]:
@@ -154,7 +167,7 @@ def normalize_call(texts: list[str], cjk: bool) -> list[str]:
         # str.split() collapses the spaces in C; the translate table has already turned every
         # control character into a space, so \x00 can only be the mark put in here
         words = joined.translate(_latin_list()).replace(SEPARATOR, " \x00 ").split()
-        out = (" " + " ".join(words) + " ").split("\x00")
+        out = _latin(" " + " ".join(words) + " ").split("\x00")
         if len(out) == len(texts):
             return out
         return [normalize(t.replace(SEPARATOR, " "), False) for t in texts]
@@ -175,7 +188,9 @@ def _sub_with_map(
         out_index.extend(index[pos:m.start()])
         piece = repl(m)
         out.append(piece)
-        out_index.extend([index[m.start()]] * len(piece))
+        # spread the piece over the text it replaced, so a span ending inside it ends there too
+        last = max(m.start(), m.end() - 1)
+        out_index.extend(index[min(m.start() + i, last)] for i in range(len(piece)))
         pos = m.end()
     out.append(text[pos:])
     out_index.extend(index[pos:])
@@ -200,7 +215,7 @@ def normalize_with_map(text: str, cjk: bool) -> tuple[str, list[int]]:
     out, index = _sub_with_map(_SPACES, lambda m: " ", out, index)
     lead = len(out) - len(out.lstrip())
     out = out.strip()
-    return " " + out + " ", [-1] + index[lead:lead + len(out)] + [-1]
+    return _sub_with_map(_EN_INFORMAL, _formal, " " + out + " ", [-1] + index[lead:lead + len(out)] + [-1])
 
 
 def original_span(text: str, start: int, end: int, cjk: bool) -> tuple[int, int]:

@@ -214,6 +214,9 @@ def _check_params(rule_type: str, params: dict[str, Any], where: _Where, line: i
         need("window_seconds", int | float)
         if "unless" in params:  # heard anywhere in the call: the requirement does not apply (a location call)
             params["unless"] = _side(params["unless"], where, line, what, "unless")
+        if "only_in_states" in params:  # a state law's requirement: debtors elsewhere are not asked for it
+            params["only_in_states"] = frozenset(
+                s.upper() for s in _strings(params["only_in_states"], where, line, what, "only_in_states"))
     elif rule_type == "semantic":
         _check_semantic(params, where, line, what)
     elif rule_type == "calling_hours":

@@ -23,6 +23,7 @@ from pathlib import Path
 from review.screening.findings import FindingResult
 from review.screening.match import CallText, role_ok, word_times
 from review.screening.normalize import HAN, normalize, to_homophones
+from review.screening.reported import reported_and_rejected
 from review.screening.rules import Rule, RulePack
 from review.screening.semantic.heads import Heads, load_heads
 from review.screening.semantic.stage import SemanticHit, score_call
@@ -108,6 +109,10 @@ def semantic_findings(rule: Rule, call: CallText, scored: dict[Path, list[Semant
         cited = call.raw[hit.segment][hit.span.start:hit.span.end]
         if needs and not has_marker(cited, needs):
             continue
+        raw = call.raw[hit.segment]
+        if reported_and_rejected(normalize(raw, call.cjk), len(normalize(raw[:hit.span.start], call.cjk).rstrip()),
+                                 len(normalize(raw[:hit.span.end], call.cjk).rstrip()), call.cjk):
+            continue  # 您说之前有人说要拘留您？那是吓唬人的: somebody else's words, rejected
         start, end = call.starts[hit.segment], call.ends[hit.segment]
         timed = word_times(call, hit.segment, hit.span)
         if timed is not None:

@@ -45,6 +45,8 @@ def test_numeral_folding() -> None:
     # 陆 and 伍 are surnames and words before they are numerals in speech
     assert normalize("我姓陆，陆续还了", True) == "我姓陆陆续还了"
     assert normalize("找人收拾你", True) == "找人收拾你"
+    # spoken English contractions read as the words a phrase is written with
+    assert normalize("You're gonna go to jail, I gotta say", False) == " youre going to go to jail i got to say "
 
 
 def test_a_surname_and_a_misheard_notice_count(cn: Screener, rule_ids: RuleIds, transcript: Make) -> None:

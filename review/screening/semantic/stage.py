@@ -26,6 +26,7 @@ from review.screening.semantic.heads import Exemplar, Heads
 _WHOLE_TURN_MAX = 120
 _CONTEXT_MAX = 80
 _MAYBE = 0.4  # a sentence scoring this for a category has its clauses scored too
+_LEAN = 0.2  # ... and each clause speaks for the categories its sentence scored this for
 _RIVAL = 0.3  # a hit's margin over its threshold, as a share of the turn's best margin, below which it yields
 
 
@@ -154,9 +155,10 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
     new_emb = encoder.encode([text for _, text, _, _ in extra])
     new_ctx = np.stack([c for _, _, _, c in extra])
     new_probs = heads.scores([ngram_features(text, context) for _, text, context, _ in extra], new_emb, new_ctx)
-    # a clause speaks only for the categories its sentence already leaned to: 您路上注意安全 alone
-    # reads like a veiled threat, inside 您路上注意安全，我们下午再联系 it does not
-    new_probs[probs[parents] < _MAYBE] = 0.0
+    # a clause speaks only for the categories its sentence already leaned to (_LEAN): 您路上注意安全
+    # alone reads like a veiled threat, inside 您路上注意安全，我们下午再联系 it does not; a clause that
+    # carries its sentence's claim (我们是监管部门授权的执行单位，能直接冻结…) leans enough
+    new_probs[probs[parents] < _LEAN] = 0.0
     return (units + [u for u, _, _, _ in extra], texts + [t for _, t, _, _ in extra],
             contexts + [c for _, _, c, _ in extra], np.concatenate([emb, new_emb]), np.concatenate([ctx, new_ctx]),
             np.concatenate([probs, new_probs]))

@@ -32,7 +32,7 @@ from review.screening.semantic.noise import AsrNoise
 
 SEED = 13
 BETA = 0.7
-NEGATIVE_WEIGHT = 6.0
+NEGATIVE_WEIGHT = 4.0
 C_REG = 4.0
 EMB_WEIGHT = 1.0
 OVERLAPS = (

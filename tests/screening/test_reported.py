@@ -1,0 +1,50 @@
+"""Somebody else's words, repeated by the agent to reject them, are no violation; repeated without
+rejecting them, or rejected without being anybody else's, they still are."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from review.screening import Screener
+from review.screening.normalize import normalize
+from review.screening.reported import reported_and_rejected
+
+RuleIds = Callable[[Screener, dict[str, Any]], set[str]]
+Make = Callable[..., dict[str, Any]]
+CN_CONTENT = ("cn.legal", "cn.threat", "cn.abuse", "cn.impersonation", "cn.semantic.threat",
+              "cn.semantic.false", "cn.semantic.insult")
+
+
+def _content(ids: set[str]) -> set[str]:
+    return {i for i in ids if i.startswith(CN_CONTENT)}
+
+
+@pytest.mark.parametrize("text", [
+    "您说之前有人说要拘留您十五天？那纯属吓唬人，是违规的，您可以投诉他",
+    "那个催收员讲不还就等着坐牢，这个是不对的，我代表公司向您道歉",
+    "他骂您老赖？那是他不对，我们已经处理了",
+    "您说坐牢？哪有欠钱就坐牢的道理，最多就是征信受影响",
+    "如果有同事打到您单位去找您领导，这个是不应该的，我记录下来反馈",
+    "这个您放心，欠款属于民事纠纷，不会因为还不上钱就抓人坐牢的",  # a denied cause, not a threat
+])
+def test_a_rejected_report_is_no_violation(cn: Screener, rule_ids: RuleIds, transcript: Make, text: str) -> None:
+    assert not _content(rule_ids(cn, transcript([("agent", text)])))
+
+
+@pytest.mark.parametrize("text", [
+    "你说你没钱？行，那你就等着坐牢吧",  # attributed, never rejected
+    "你不还钱就等着坐牢，这不是吓唬你",  # rejects, but nobody else said it
+])
+def test_a_threat_that_is_only_attributed_still_counts(cn: Screener, rule_ids: RuleIds, transcript: Make,
+                                                       text: str) -> None:
+    assert _content(rule_ids(cn, transcript([("agent", text)])))
+
+
+def test_english_reports() -> None:
+    rejected = normalize("Someone told you you'd be arrested? That's not true, this is a civil matter.", False)
+    assert reported_and_rejected(rejected, rejected.index("arrested"), rejected.index("arrested") + 8, False)
+    kept = normalize("You said you can't pay? Then you'll be arrested, simple as that.", False)
+    assert not reported_and_rejected(kept, kept.index("arrested"), kept.index("arrested") + 8, False)
