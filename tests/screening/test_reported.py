@@ -29,6 +29,9 @@ def _content(ids: set[str]) -> set[str]:
     "您说坐牢？哪有欠钱就坐牢的道理，最多就是征信受影响",
     "如果有同事打到您单位去找您领导，这个是不应该的，我记录下来反馈",
     "这个您放心，欠款属于民事纠纷，不会因为还不上钱就抓人坐牢的",  # a denied cause, not a threat
+    "网上说的影响子女上学那些都不是真的，您别担心",
+    "没有任何规定说父母逾期孩子就不能读书",  # no law says so
+    "那个，欠款是民事纠纷，不会，不会坐牢的",  # a stuttered denial is no 会不会 question
 ])
 def test_a_rejected_report_is_no_violation(cn: Screener, rule_ids: RuleIds, transcript: Make, text: str) -> None:
     assert not _content(rule_ids(cn, transcript([("agent", text)])))
