@@ -92,6 +92,18 @@ def role_ok(wanted: str, role: str) -> bool:
 _LATIN_LETTER = re.compile("[A-Za-z]")
 
 
+# characters that say nothing of a phrase's meaning: 多了你 shares 了 and 你 with 剁了你, and that
+# is no reason to hear a threat in 两万多了你晓得不
+_FUNCTION_CHARS = frozenset("你我他她它们的了着过是在就要会把给被个这那也都还吗呢吧啊哈")
+
+
+def sounds_like(form: str, written: str) -> bool:
+    """A homophone hit: at least half the phrase's characters written as they are, one of them a
+    content character (not 你, 了, 的 ...)."""
+    shared = [a for a, b in zip(form, written, strict=False) if a == b]
+    return len(shared) * 2 >= len(form) and any(ch not in _FUNCTION_CHARS for ch in shared)
+
+
 def _looks_chinese(texts: list[str]) -> bool:
     """For a transcript of unknown language: mostly Han characters (a name in Han script inside
     English speech does not make it Chinese; one Han character stands for about four letters)."""
@@ -222,13 +234,13 @@ class PhraseMatcher:
                 form = forms[pid]
                 if written == form:
                     add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, False)))
-                elif allowed and sum(1 for a, b in zip(form, written, strict=False) if a == b) * 2 >= len(form):
+                elif allowed and sounds_like(form, written):
                     add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, True)))
         return hits
 
     def verify(self, call: CallText,
                candidates: list[tuple[int, int, tuple[tuple[int, bool], ...]]]) -> list[PhraseHit]:
-        """Keep the exact hits and the homophone hits that share at least half their characters."""
+        """Keep the exact hits and the homophone hits that ``sounds_like`` the phrase."""
         hits: list[PhraseHit] = []
         joined, forms, offsets = call.joined, self.forms, call.offsets
         new, add = tuple.__new__, hits.append  # namedtuple's own __new__ is a Python function: skip it
@@ -240,7 +252,7 @@ class PhraseMatcher:
                 form = forms[pid]
                 if written == form:
                     add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, False)))
-                elif allowed and sum(1 for a, b in zip(form, written, strict=False) if a == b) * 2 >= len(form):
+                elif allowed and sounds_like(form, written):
                     add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, True)))
         return hits
 

@@ -61,6 +61,9 @@ def test_homophones_need_shared_characters(cn: Screener, rule_ids: RuleIds, tran
     assert FALSE_LEGAL not in rule_ids(cn, transcript([("agent", "这个工作劳动强度大")]))
     # 吵你 is not 操你, even if a southern accent folds ch into c
     assert "cn.abuse.obscenity" not in rule_ids(cn, transcript([("agent", "不好意思吵你了")]))
+    # 多了你 shares only 了 and 你 with 剁了你: function characters are no reason to hear a threat
+    assert "cn.threat.violence" not in rule_ids(cn, transcript([("agent", "你那张信用卡欠起两万多了你晓不晓得")]))
+    assert "cn.threat.violence" in rule_ids(cn, transcript([("agent", "再不还我剁了你")]))
 
 
 @pytest.mark.parametrize("text", [
