@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import time, timedelta
@@ -25,10 +26,11 @@ from review.screening.match import (
     role_ok,
     word_times,
 )
-from review.screening.normalize import SEPARATOR
+from review.screening.normalize import SEPARATOR, sound_of
 from review.screening.required import metadata_names, part_said
 from review.screening.rules import RulePack
 from review.screening.semantic_rules import merge_findings, semantic_findings, semantic_plan
+from review.screening.slips import one_slip, sound_pattern
 from review.screening.us_states import debtor_state
 
 
@@ -175,22 +177,33 @@ def _keyword(c: Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]])
 
 
 def _regex(c: Compiled, call: CallText) -> list[FindingResult]:
+    """Matches of the pattern in the normalised text; for Chinese also a match in the sound form
+    that is one misheard character away from an exact match (砸 written 杂, 折 written 者)."""
     rule = c.rule
     pattern, exclude = rule.params["pattern"], rule.params.get("exclude_pattern")
-    findings, flagged = [], set()
-    for m in pattern.finditer(call.joined):
-        if SEPARATOR in m.group(0) or m.end() == m.start():
-            continue
-        seg = call.segment_at(m.start())
-        if seg in flagged or not role_ok(rule.applies_to, call.roles[seg]):
-            continue
-        if exclude is not None and exclude.search(call.norm[seg]):
-            continue
-        offset = call.offsets[seg]
-        hit = PhraseHit(-1, seg, m.start() - offset, m.end() - offset, False)
-        if hit_counts(call, hit, rule.negation):
-            flagged.add(seg)
-            findings.append(_hit_finding(c, call, hit))
+    findings: list[FindingResult] = []
+    flagged: set[int] = set()
+    passes: list[tuple[re.Pattern[str], str, dict[str, str] | None]] = [(pattern, call.joined, None)]
+    sound = sound_pattern(pattern.pattern) if call.cjk and rule.homophones else None
+    if sound is not None:
+        passes.append((sound[0], sound_of(call.joined), sound[1]))
+    for regex, text, literals in passes:
+        for m in regex.finditer(text):
+            if SEPARATOR in m.group(0) or m.end() == m.start():
+                continue
+            seg = call.segment_at(m.start())
+            if seg in flagged or not role_ok(rule.applies_to, call.roles[seg]):
+                continue
+            if exclude is not None and exclude.search(call.norm[seg]):
+                continue
+            offset = call.offsets[seg]
+            start, end = m.start() - offset, m.end() - offset
+            if literals is not None and not one_slip(pattern, call.norm[seg], call.raw[seg], start, end, literals):
+                continue
+            hit = PhraseHit(-1, seg, start, end, literals is not None)
+            if hit_counts(call, hit, rule.negation):
+                flagged.add(seg)
+                findings.append(_hit_finding(c, call, hit))
     return findings
 
 

@@ -275,3 +275,20 @@ def _homophone_list() -> list[str | None]:
 def to_homophones(normalized: str) -> str:
     """``normalized`` with each Han character replaced by its syllable code (same length)."""
     return normalized.translate(_homophone_list())
+
+
+@lru_cache(maxsize=1)
+def _sound_list() -> list[str | None]:
+    """Han code point -> the lowest code point of the same syllable (the main CJK block first)."""
+    first: dict[str, int] = {}
+    # prefer the main CJK block: every index and font knows it
+    for cp, code in sorted(homophone_table().items(), key=lambda kv: (kv[0] < 0x4E00, kv[0])):
+        first.setdefault(code, cp)
+    return _as_list({cp: chr(first[code]) for cp, code in homophone_table().items()})
+
+
+def sound_of(normalized: str) -> str:
+    """A normalised text with each Han character in its syllable's representative form (same
+    length, everything else as it is): 砸 and 杂 read alike. The search index stores it, and a
+    regex rule's pattern, put in the same form, reads it for homophone hits."""
+    return normalized.translate(_sound_list())

@@ -188,3 +188,12 @@ def test_the_fast_path_finds_what_the_general_path_finds(cn: Screener, us: Scree
         matcher = screener._matcher
         assert sorted(matcher.find_fast(call)) == sorted(matcher.find(call))
     assert cn._matcher.find(CallText.from_segments(segments, language)) or us._matcher.find(call)
+
+
+def test_regex_constructions_hear_homophones(cn: Screener, rule_ids: RuleIds, transcript: Make) -> None:
+    # 砸 written 杂: the pattern is read in the sound form too
+    assert "cn.threat.violent_act" in rule_ids(cn, transcript([("agent", "再不还把你家门给你杂了")]))
+    # but 电视 is a word: no misheard 点 (把你家点了)
+    assert "cn.threat.violent_act" not in rule_ids(cn, transcript([("agent", "等我们来人把你家电视冰箱都拉走吧")]))
+    # a sound match that keeps none of the pattern's own content characters is a coincidence
+    assert "cn.threat.violent_act" not in rule_ids(cn, transcript([("agent", "您那边咋样了，我们下午再联系")]))
