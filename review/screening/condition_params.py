@@ -6,6 +6,8 @@ matching: the loader sits below the engine, and this module below both.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from datetime import time
 from functools import lru_cache
@@ -56,6 +58,13 @@ def check_params(rule_type: str, params: dict[str, Any], fail: Callable[[str], E
             if not isinstance(value, str) or len(value) != 5:
                 raise fail(f"{key} must be HH:MM, not {value!r}")
         params["consent_flags"] = strings("consent_flags") or _DEFAULT_CONSENT_FLAGS
+        # which rulebook binds the creditor (a bank's guideline or the lenders' convention): a regex on its name
+        for key in ("when_creditor", "unless_creditor"):
+            if key in params:
+                try:
+                    params[key] = re.compile(str(params[key]))
+                except re.error as exc:
+                    raise fail(f"{key} is not a valid regular expression: {exc}") from None
         params["zones_if_unknown"] = strings("zones_if_unknown")
         for zone in params["zones_if_unknown"]:
             if zone_or_none(zone) is None:

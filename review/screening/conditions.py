@@ -94,6 +94,10 @@ def _hours(c: Compiled, meta: Mapping[str, Any], this_call: CallHistory) -> list
     p = c.rule.params
     if this_call.started_at is None or not this_call.outbound or _truthy(meta, p["consent_flags"]):
         return []
+    creditor = str(meta.get("creditor") or "")
+    if ("when_creditor" in p and not p["when_creditor"].search(creditor)) or \
+            ("unless_creditor" in p and p["unless_creditor"].search(creditor)):
+        return []  # another rulebook's hours bind this creditor
     names: list[str] = [str(meta.get(k)) for k in ZONE_KEYS if meta.get(k)]
     extra = meta.get("timezones")
     if isinstance(extra, list):
