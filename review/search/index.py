@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from review.screening.match import CallText, _phrase_form
-from review.screening.normalize import homophone_table
+from review.screening.normalize import sound_of
 from review.store.models import CallSearchText, Transcript
 
 LINE_BREAK = "\n"  # joins a call's segments: no normalised text contains it
@@ -63,19 +62,6 @@ def phrase_calls(session: Session, key: str) -> list[str] | None:
     return None if len(rows) > RARE else [str(r) for r in rows]
 
 
-@lru_cache(maxsize=1)
-def _sound_table() -> dict[int, str]:
-    """Han code point -> the lowest code point of the same syllable, as a character."""
-    first: dict[str, int] = {}
-    # prefer the main CJK block: every index and font knows it
-    for cp, code in sorted(homophone_table().items(), key=lambda kv: (kv[0] < 0x4E00, kv[0])):
-        first.setdefault(code, cp)
-    return {cp: chr(first[code]) for cp, code in homophone_table().items()}
-
-
-def sound_of(normalized: str) -> str:
-    """A normalised text with each Han character in its syllable's representative form (same length)."""
-    return normalized.translate(_sound_table())
 
 
 def phrase_key(phrase: str) -> str:
