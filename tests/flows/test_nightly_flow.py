@@ -131,7 +131,8 @@ def _run_cli(inbox: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
 def test_killed_worker_process_resumes_without_duplicates_or_losses(
         prefect_server: str, flow_settings: Settings, tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
-    short_calls(inbox, 3)
+    calls = 8  # enough that a kill lands mid-way even on a fast machine
+    short_calls(inbox, calls)
     env = dict(os.environ)
     db = flow_settings.home / "callqa.db"
     proc = _run_cli(inbox, env)
@@ -147,17 +148,17 @@ def test_killed_worker_process_resumes_without_duplicates_or_losses(
                     screened = 0  # not migrated yet
             if screened >= 1:
                 break
-            time.sleep(0.2)
+            time.sleep(0.05)
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)  # a real kill: no cleanup, no atexit
         proc.wait(30)
-    assert 1 <= screened < 3, f"the run was not caught mid-way ({screened} screened); output: {proc.stdout.read()!r}"  # type: ignore[union-attr]
+    assert 1 <= screened < calls, f"the run was not caught mid-way ({screened} screened); output: {proc.stdout.read()!r}"  # type: ignore[union-attr]
     assert proc.returncode == -signal.SIGKILL
 
     summary = run_nightly(flow_settings, str(inbox))
     assert not summary.failures
-    _assert_each_once(_counts(flow_settings), {f"T-{n:03d}" for n in range(3)})
+    _assert_each_once(_counts(flow_settings), {f"T-{n:03d}" for n in range(calls)})
 
 
 def test_dask_local_cluster_of_two_processes_runs_every_call_once(

@@ -201,7 +201,10 @@ def test_a_whole_day(server: str, browser, web_env: WebEnv, lang: str) -> None: 
     alice.locator("h1").click()
     alice.keyboard.press("c")
     threat.locator(".saved").filter(has_text=t("saved: %(decision)s", decision=label("confirmed"))).wait_for()
+    seeks_before = int(alice.evaluate("window.seeks.length"))
     alice.keyboard.press("p")
+    # the seek lands asynchronously: wait for this one, not the threat's before it (a busy machine is slow)
+    alice.wait_for_function(f"window.seeks.length > {seeks_before}")
     assert abs(_last_seek(alice) - 0.0) < 0.05  # 0.5 s less the lead-in, not before the start
     alice.evaluate("document.getElementById('player').pause()")
     assert "current" in (family.get_attribute("class") or "")
