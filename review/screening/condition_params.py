@@ -7,7 +7,6 @@ matching: the loader sits below the engine, and this module below both.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from datetime import time
 from functools import lru_cache
