@@ -21,6 +21,10 @@ _CLAUSE_BREAK = re.compile(
     r"|\b(?=but |so |otherwise |because |and then )",
     re.IGNORECASE,
 )
+# for the semantic stage's clauses only: a recogniser writes a pause in Chinese as a space, and a
+# clause read apart there (您这学历估计也就认识几个字) says what the run-on around it hides. Negation
+# keeps the plain breaks: 我们 不会 联系你家人 is one clause.
+_PAUSE_BREAK = re.compile(_CLAUSE_BREAK.pattern + r"|(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])", re.IGNORECASE)
 _SENTENCE_BREAK = re.compile(r"[。！？!?；;\n…]+|(?<![0-9A-Z])\.(?![0-9])")
 # a long run-on turn without any punctuation is cut at clause-like words, then at a length
 _LONG = 48
@@ -80,3 +84,8 @@ def sentences(raw: str) -> list[Span]:
 def clauses(raw: str) -> list[Span]:
     """The clauses of a text (between commas, full stops and clause-starting conjunctions)."""
     return _split(raw, _CLAUSE_BREAK)
+
+
+def pause_clauses(raw: str) -> list[Span]:
+    """``clauses``, also cut where a Chinese recogniser wrote a pause as a space."""
+    return _split(raw, _PAUSE_BREAK)

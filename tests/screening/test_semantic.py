@@ -154,3 +154,16 @@ def test_a_semantic_obscenity_finding_without_a_vulgar_word_is_dropped(cn: Scree
                        ("customer", "嗯，什么事"), ("agent", "你就是个骗子，你是猪吗听不懂人话")])
     categories = {f.category for r in cn.screen(call) for f in r.findings}
     assert "insult_abuse" in categories and "obscenity" not in categories
+
+
+def test_an_insult_said_in_passing_inside_a_long_polite_turn(cn: Screener, transcript: Make) -> None:
+    # a recogniser's run-on with spaces for pauses: the insult is one clause among polite ones
+    said = ("王先生这个账单的明细我们上周已经寄到您家了 里面每一笔都写得很清楚 就您这脑子估计也看不明白 "
+            "要不我再给您发一份短信 您慢慢对照")
+    found = [f for f in _semantic(cn, transcript([("customer", "我看不懂这个账单"), ("agent", said)]))
+             if f.category == "insult_abuse"]
+    assert found and "就您这脑子估计也看不明白" in found[0].evidence
+    # the same turn with a plain offer in that place is no insult, although 像您这种情况 alone reads like one
+    polite = said.replace("就您这脑子估计也看不明白", "像您这种情况可以申请分期")
+    assert not [f for f in _semantic(cn, transcript([("customer", "我看不懂这个账单"), ("agent", polite)]))
+                if f.category == "insult_abuse"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from review.screening.clauses import Span, clauses, sentences
+from review.screening.clauses import Span, clauses, pause_clauses, sentences
 from review.screening.match import role_ok
 from review.screening.normalize import HAN
 from review.screening.semantic import encoder
@@ -27,6 +27,9 @@ _WHOLE_TURN_MAX = 120
 _CONTEXT_MAX = 80
 _MAYBE = 0.4  # a sentence scoring this for a category has its clauses scored too
 _LEAN = 0.2  # ... and each clause speaks for the categories its sentence scored this for
+# categories every agent sentence's clauses are scored for, leaning or not: an insult is often one
+# clause said in passing inside a polite, business-like turn
+_ALWAYS_CLAUSES = ("insult_abuse",)
 _RIVAL = 0.3  # a hit's margin over its threshold, as a share of the turn's best margin, below which it yields
 
 
@@ -62,6 +65,13 @@ def _long_enough(text: str) -> bool:
     about the encoder than about the call, and the keyword lists hold the short slurs."""
     han = len(HAN.findall(text))
     return han >= 4 if han else len(text.split()) >= 3
+
+
+def _long_pair(text: str) -> bool:
+    """Twelve Chinese characters or eight words: shorter pairs (您别生气 我不是这个意思) are still too
+    short for the insult head to judge."""
+    han = len(HAN.findall(text))
+    return han >= 12 if han else len(text.split()) >= 8
 
 
 def _units(raw: str, segment: int) -> list[_Unit]:
@@ -135,21 +145,37 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
                   ctx: np.ndarray, probs: np.ndarray, columns: list[int], roles: list[str]) -> tuple[
                       list[_Unit], list[str], list[str], np.ndarray, np.ndarray, np.ndarray]:
     """The clauses of sentences that scored 'maybe' (one clause a violation, the next not, can
-    average below the threshold: 我们是监管部门授权的执行单位，能直接冻结你的微信支付宝), added as units."""
+    average below the threshold: 我们是监管部门授权的执行单位，能直接冻结你的微信支付宝), added as units;
+    and, for the ``_ALWAYS_CLAUSES`` categories only, every pair of neighbouring clauses of every
+    agent sentence, cut at pauses too (您这学历估计也就认识几个字 inside a polite run-on)."""
     extra: list[tuple[_Unit, str, str, np.ndarray]] = []
     parents: list[int] = []
+    leaning_only: list[bool] = []
+    always = [heads.index(c) for c in _ALWAYS_CLAUSES if c in heads.categories and heads.index(c) in columns]
     for i, unit in enumerate(units):
-        if unit.whole or roles[unit.segment] == "customer" or probs[i, columns].max() < _MAYBE:
+        if unit.whole or roles[unit.segment] == "customer":
             continue  # a debtor's turns are short: their sentences say it whole
-        parts = clauses(texts[i])
-        if len(parts) < 2:
-            continue
-        for part in parts:
-            text = texts[i][part.start:part.end]
-            if _long_enough(text):
+        leaning = bool(probs[i, columns].max() >= _MAYBE)
+        cuts = [(clauses(texts[i]), True)] if leaning else []
+        if always:
+            # two neighbouring clauses at a time: a clause alone is too short to judge (像您这种情况
+            # reads like contempt), two say what was meant (您这学历估计也就认识几个字 合同上写的东西您看不懂)
+            pauses = pause_clauses(texts[i])
+            pairs = [Span(a.start, b.end) for a, b in zip(pauses, pauses[1:], strict=False)] if len(pauses) > 2 else []
+            cuts.append(([p for p in pairs if _long_pair(texts[i][p.start:p.end])], False))
+        seen: set[Span] = set()
+        for parts, lean in cuts:
+            if len(parts) < 2:
+                continue
+            for part in parts:
+                text = texts[i][part.start:part.end]
+                if part in seen or not _long_enough(text):
+                    continue
+                seen.add(part)
                 span = Span(unit.span.start + part.start, unit.span.start + part.end)
                 extra.append((_Unit(unit.segment, span, False), text, contexts[i], ctx[i]))
                 parents.append(i)
+                leaning_only.append(lean)
     if not extra:
         return units, texts, contexts, emb, ctx, probs
     new_emb = encoder.encode([text for _, text, _, _ in extra])
@@ -157,8 +183,14 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
     new_probs = heads.scores([ngram_features(text, context) for _, text, context, _ in extra], new_emb, new_ctx)
     # a clause speaks only for the categories its sentence already leaned to (_LEAN): 您路上注意安全
     # alone reads like a veiled threat, inside 您路上注意安全，我们下午再联系 it does not; a clause that
-    # carries its sentence's claim (我们是监管部门授权的执行单位，能直接冻结…) leans enough
-    new_probs[probs[parents] < _LEAN] = 0.0
+    # carries its sentence's claim (我们是监管部门授权的执行单位，能直接冻结…) leans enough. A pause
+    # clause speaks only for the _ALWAYS_CLAUSES categories.
+    keep = probs[parents] >= _LEAN
+    pause_rows = np.flatnonzero(~np.array(leaning_only, dtype=bool))
+    keep[pause_rows] = False
+    if always and len(pause_rows):
+        keep[np.ix_(pause_rows, np.array(always, dtype=np.intp))] = True
+    new_probs[~keep] = 0.0
     return (units + [u for u, _, _, _ in extra], texts + [t for _, t, _, _ in extra],
             contexts + [c for _, _, c, _ in extra], np.concatenate([emb, new_emb]), np.concatenate([ctx, new_ctx]),
             np.concatenate([probs, new_probs]))
