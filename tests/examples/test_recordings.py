@@ -69,6 +69,15 @@ def test_the_scripts_cover_both_packs_explicitly_and_implied() -> None:
     assert [r.call_id for r in attempts if "call_frequency" in r.truth] == [attempts[-1].call_id]
 
 
+def _envelope_correlation(a: np.ndarray, b: np.ndarray, frame: int = 2000) -> float:
+    """Correlation of two signals' loudness per quarter second (at 8 kHz): the same speech, shifted by a few
+    milliseconds here and there, still correlates; different speech does not."""
+    n = min(len(a), len(b)) // frame * frame
+    env_a = np.sqrt((a[:n].reshape(-1, frame) ** 2).mean(axis=1))
+    env_b = np.sqrt((b[:n].reshape(-1, frame) ** 2).mean(axis=1))
+    return float(np.corrcoef(env_a, env_b)[0, 1])
+
+
 @pytest.mark.slow
 def test_the_generator_reproduces_the_recordings(tmp_path: Path) -> None:
     """One Mandarin call (Kokoro) and one English call (espeak-ng), made again from their scripts."""
@@ -81,15 +90,20 @@ def test_the_generator_reproduces_the_recordings(tmp_path: Path) -> None:
     for call_id in ("ZH-03", "EN-02"):
         rec = by_id[call_id]
         stereo, timings = mr.render(rec)
-        assert timings == [{"start": t["start"], "end": t["end"]} for t in labels[call_id]["turns"]]
+        expected = [{"start": t["start"], "end": t["end"]} for t in labels[call_id]["turns"]]
         fresh = tmp_path / rec.file
         mr.encode(stereo, fresh)
         committed = RECORDINGS / rec.file
         if hashlib.sha256(fresh.read_bytes()).digest() == hashlib.sha256(committed.read_bytes()).digest():
+            assert timings == expected
             continue  # byte for byte (same CPU kind, same ffmpeg)
-        # elsewhere onnxruntime's float rounding may differ a little: the sound must still be the same
+        # on another CPU kind (AVX2 vs AVX-512) onnxruntime's float rounding differs a little, and a
+        # predicted phoneme length can round the other way: every turn within 0.1 s, the same sound
+        assert len(timings) == len(expected)
+        for got, want in zip(timings, expected, strict=True):
+            assert abs(got["start"] - want["start"]) <= 0.1 and abs(got["end"] - want["end"]) <= 0.1, (call_id, got, want)
         a, b = mr.decode(fresh), mr.decode(committed)
-        assert a.shape == b.shape
+        assert abs(a.shape[-1] - b.shape[-1]) <= 0.1 * mr.SR
         for ch in range(2):
             if np.abs(b[ch]).max() > 0.05:
-                assert np.corrcoef(a[ch], b[ch])[0, 1] > 0.98, (call_id, ch)
+                assert _envelope_correlation(a[ch], b[ch]) > 0.9, (call_id, ch)
