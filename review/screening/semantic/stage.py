@@ -23,7 +23,7 @@ from review.screening.semantic.denial import without_denials
 from review.screening.semantic.features import ngram_features
 from review.screening.semantic.heads import Exemplar, Heads
 
-_WHOLE_TURN_MAX = 120
+_WHOLE_TURN_MAX = 120  # characters of Chinese; English says as much in about twice the characters
 _CONTEXT_MAX = 80
 _MAYBE = 0.4  # a sentence scoring this for a category has its clauses scored too
 _LEAN = 0.2  # ... and each clause speaks for the categories its sentence scored this for
@@ -77,7 +77,7 @@ def _long_pair(text: str) -> bool:
 def _units(raw: str, segment: int) -> list[_Unit]:
     parts = [s for s in sentences(raw) if _long_enough(raw[s.start:s.end])]
     units = [_Unit(segment, s, False) for s in parts]
-    if len(parts) > 1 and len(raw.strip()) <= _WHOLE_TURN_MAX:
+    if len(parts) > 1 and len(raw.strip()) <= (_WHOLE_TURN_MAX if HAN.search(raw) else 2 * _WHOLE_TURN_MAX):
         units.append(_Unit(segment, Span(parts[0].start, parts[-1].end), True))
     return units
 
