@@ -281,7 +281,7 @@ _ZH_NOT_NEGATION = re.compile(
 # 我没说你会坐牢 / 不是说要起诉你: a denied statement, whatever follows it
 _ZH_DENIED_SPEECH = re.compile(r"(?:不是说|没说|没有说|并没有说|从没说|从来没说|不是讲|没讲)[^就则]{0,6}$"
                                # 不会因为还不上钱就抓人: the 就 belongs to the denied cause, not to a threat
-                               r"|(?:不会|并不会|不可能|不是)因为\S{1,8}就\S{0,3}$"
+                               r"|(?:不会|并不会|不可能|不是)因为\S{1,8}?就?\S{0,3}$"
                                # 没有任何规定说…: no law says so, whatever the clause then holds
                                r"|(?:没有|并没有|没)(?:任何|哪条|1条)?(?:规定|法律|条文|政策)(?:说|讲|规定)\S{0,12}$")
 # 信不信 / 会不会: a question, not a denial; but 不会，不会坐牢 is a stutter of the denial

@@ -101,6 +101,7 @@ def semantic_findings(rule: Rule, call: CallText, scored: dict[Path, list[Semant
     heads = plan.heads[path]
     threshold, head = _threshold(rule, heads), _head(rule)
     needs = tuple(rule.params.get("needs_any") or ())
+    lawful, unless = tuple(rule.params.get("lawful_if") or ()), tuple(rule.params.get("unless_any") or ())
     model = f"{heads.meta.get('encoder', '')}; {heads.version}"
     findings = []
     for hit in scored.get(path, []):
@@ -109,6 +110,8 @@ def semantic_findings(rule: Rule, call: CallText, scored: dict[Path, list[Semant
         cited = call.raw[hit.segment][hit.span.start:hit.span.end]
         if needs and not has_marker(cited, needs):
             continue
+        if lawful and has_marker(cited, lawful) and not has_marker(cited, unless):
+            continue  # 如果法院判决后仍不履行，法院可以依法强制执行: the lawful statement of it
         raw = call.raw[hit.segment]
         if reported_and_rejected(normalize(raw, call.cjk), len(normalize(raw[:hit.span.start], call.cjk).rstrip()),
                                  len(normalize(raw[:hit.span.end], call.cjk).rstrip()), call.cjk):

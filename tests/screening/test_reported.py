@@ -51,3 +51,19 @@ def test_english_reports() -> None:
     assert reported_and_rejected(rejected, rejected.index("arrested"), rejected.index("arrested") + 8, False)
     kept = normalize("You said you can't pay? Then you'll be arrested, simple as that.", False)
     assert not reported_and_rejected(kept, kept.index("arrested"), kept.index("arrested") + 8, False)
+
+
+@pytest.mark.parametrize("text", [
+    "如果法院判决后您仍然不履行，法院可以依法强制执行，比如冻结名下存款",  # the lawful statement of it
+    "您放心，正常的借款逾期属于民事纠纷，不会因为欠钱本身坐牢",
+])
+def test_lawful_legal_information_is_no_false_consequence(cn: Screener, rule_ids: RuleIds, transcript: Make,
+                                                          text: str) -> None:
+    assert not {i for i in rule_ids(cn, transcript([("agent", text)])) if "legal" in i}
+
+
+def test_an_english_consequence_denied_in_the_passive(us: Screener, rule_ids: RuleIds, transcript: Make) -> None:
+    said = "No. You cannot be arrested or jailed for not paying a credit card debt, and I would never tell you otherwise."
+    assert not {i for i in rule_ids(us, transcript([("agent", said)], language="en")) if "legal" in i}
+    assert {i for i in rule_ids(us, transcript([("agent", "You will be arrested if you don't pay today.")],
+                                                language="en")) if "legal" in i}

@@ -28,6 +28,10 @@ _EN = re.compile(
     r"definitely|certainly))*"
     r"\s*(?:not|never|no|wont|dont|doesnt|didnt|cant|cannot|isnt|arent|wouldnt|shouldnt|going to|gonna)\b"
 )
+# a consequence denied in the passive: "you cannot be arrested for a credit card debt"
+_EN_PASSIVE = re.compile(r"^(?:(?:and|but|so|look|listen|honestly|no|well|again|relax)\s+)*(?:you|he|she|they)\s+"
+                         r"(?:cannot|cant|can not|will not|wont|will never|are not going to|arent going to|"
+                         r"is not going to|isnt going to)\s+be\b")
 _EN_NOBODY = re.compile(r"^(?:(?:and|but|so|look|listen|honestly|no|well|again|relax)\s+)*(?:nobody|no one|noone|nobodys)\b")
 # advice against the violation (you should never send money to an individual's Venmo); a bare
 # imperative "don't" is left out: "don't make me come over there" is a threat
@@ -42,7 +46,7 @@ def is_denial(clause: str) -> bool:
     if HAN.search(clause):
         return bool(_ZH.match(normalize(clause, True)))
     text = normalize(clause, False).strip()
-    if _EN_NOBODY.match(text) or _EN_ADVICE.match(text):
+    if _EN_NOBODY.match(text) or _EN_ADVICE.match(text) or _EN_PASSIVE.match(text):
         return True
     match = _EN.match(text)
     return match is not None and bool(_EN_NEGATED_VERB.search(text[:match.end() + 1]))
