@@ -26,7 +26,7 @@ from review.screening.match import (
     role_ok,
     word_times,
 )
-from review.screening.normalize import SEPARATOR, sound_of
+from review.screening.normalize import SEPARATOR
 from review.screening.required import metadata_names, part_said
 from review.screening.rules import RulePack
 from review.screening.semantic_rules import merge_findings, semantic_findings, semantic_plan
@@ -186,7 +186,7 @@ def _regex(c: Compiled, call: CallText) -> list[FindingResult]:
     passes: list[tuple[re.Pattern[str], str, dict[str, str] | None]] = [(pattern, call.joined, None)]
     sound = sound_pattern(pattern.pattern) if call.cjk and rule.homophones else None
     if sound is not None:
-        passes.append((sound[0], sound_of(call.joined), sound[1]))
+        passes.append((sound[0], call.sound(), sound[1]))
     for regex, text, literals in passes:
         for m in regex.finditer(text):
             if SEPARATOR in m.group(0) or m.end() == m.start():

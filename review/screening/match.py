@@ -26,6 +26,7 @@ from review.screening.normalize import (
     normalize,
     normalize_call,
     original_span,
+    sound_of,
     to_homophones,
 )
 from review.screening.packs_registry import language_family
@@ -53,6 +54,7 @@ class CallText:
     offsets: list[int] = field(default_factory=list)  # where each segment starts in the joined text
     joined: str = ""
     words: list[Any] = field(default_factory=list)  # each segment's word timings (or None)
+    _sound: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_segments(cls, segments: list[dict[str, object]], language: str | None = None) -> CallText:
@@ -80,6 +82,13 @@ class CallText:
 
     def segment_at(self, offset: int) -> int:
         return bisect_right(self.offsets, offset) - 1
+
+    def sound(self) -> str:
+        """``joined`` in the sound form (``normalize.sound_of``), made once per call: every regex
+        rule's homophone pass reads it."""
+        if self._sound is None:
+            self._sound = sound_of(self.joined)
+        return self._sound
 
 
 def role_ok(wanted: str, role: str) -> bool:

@@ -113,7 +113,7 @@ def semantic_findings(rule: Rule, call: CallText, scored: dict[Path, list[Semant
         if lawful and has_marker(cited, lawful) and not has_marker(cited, unless):
             continue  # 如果法院判决后仍不履行，法院可以依法强制执行: the lawful statement of it
         raw = call.raw[hit.segment]
-        if reported_and_rejected(normalize(raw, call.cjk), len(normalize(raw[:hit.span.start], call.cjk).rstrip()),
+        if reported_and_rejected(call.norm[hit.segment], len(normalize(raw[:hit.span.start], call.cjk).rstrip()),
                                  len(normalize(raw[:hit.span.end], call.cjk).rstrip()), call.cjk):
             continue  # 您说之前有人说要拘留您？那是吓唬人的: somebody else's words, rejected
         start, end = call.starts[hit.segment], call.ends[hit.segment]

@@ -62,8 +62,6 @@ def phrase_calls(session: Session, key: str) -> list[str] | None:
     return None if len(rows) > RARE else [str(r) for r in rows]
 
 
-
-
 def phrase_key(phrase: str) -> str:
     """What a phrase's sound form is inside a call's sound text ("" when nothing searchable is left)."""
     form, _ = _phrase_form(phrase)

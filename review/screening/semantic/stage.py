@@ -161,7 +161,7 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
             # two neighbouring clauses at a time: a clause alone is too short to judge (像您这种情况
             # reads like contempt), two say what was meant (您这学历估计也就认识几个字 合同上写的东西您看不懂)
             pauses = pause_clauses(texts[i])
-            pairs = [Span(a.start, b.end) for a, b in zip(pauses, pauses[1:], strict=False)] if len(pauses) > 2 else []
+            pairs = [Span(a.start, b.end) for a, b in zip(pauses, pauses[1:], strict=False)]
             cuts.append(([p for p in pairs if _long_pair(texts[i][p.start:p.end])], False))
         seen: set[Span] = set()
         for parts, lean in cuts:
