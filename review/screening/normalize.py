@@ -147,7 +147,7 @@ def _formal(match: re.Match[str]) -> str:
 
 
 def _latin(words: str) -> str:
-    return _EN_INFORMAL.sub(_formal, words) if "a" in words else words
+    return _EN_INFORMAL.sub(_formal, words)
 
 
 def normalize(text: str, cjk: bool) -> str:

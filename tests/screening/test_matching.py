@@ -47,6 +47,7 @@ def test_numeral_folding() -> None:
     assert normalize("找人收拾你", True) == "找人收拾你"
     # spoken English contractions read as the words a phrase is written with
     assert normalize("You're gonna go to jail, I gotta say", False) == " youre going to go to jail i got to say "
+    assert normalize("gimme the money", False) == " give me the money "
 
 
 def test_a_surname_and_a_misheard_notice_count(cn: Screener, rule_ids: RuleIds, transcript: Make) -> None:
