@@ -380,6 +380,11 @@ def word_times(call: CallText, segment: int, span: tuple[int, int]) -> tuple[flo
     return (begin, end) if begin is not None and end is not None else None
 
 
+_HAN_PAUSE = re.compile(r"(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff]|$)")
+_BARE_NEGATION = re.compile(r"(?:不会|不是|不要|不用|不能|没有|没|别|绝不|从不|从来没|并不|并没|不可能|不|未|勿会|勿|唔会|唔|冇|莫)"
+                            r"(?:会|再|去|敢|用|要|想|能|可能)?$")
+
+
 def negated_in_clause(raw: str, span: tuple[int, int], cjk: bool) -> bool:
     """Whether a negation in the hit's own clause, just before it, governs the hit.
 
@@ -390,7 +395,18 @@ def negated_in_clause(raw: str, span: tuple[int, int], cjk: bool) -> bool:
     if not before.strip():
         return False
     norm = normalize(before, cjk)
-    return is_negated(norm, len(norm), cjk)
+    if not is_negated(norm, len(norm), cjk):
+        return False
+    if cjk:
+        # a recogniser's pause after a finished negated phrase ends it: in 我也不意外 像您这么没信用的人
+        # the 不 is done with 意外; in 我们不会 联系您家人 the negation still waits for its verb
+        pauses = list(_HAN_PAUSE.finditer(before))
+        if pauses:
+            head = normalize(before[:pauses[-1].start()], cjk)
+            tail = normalize(before[pauses[-1].end():], cjk)
+            if not is_negated(tail, len(tail), cjk) and not _BARE_NEGATION.search(head):
+                return False
+    return True
 
 
 def hit_counts(call: CallText, hit: PhraseHit, negation: bool) -> bool:

@@ -28,6 +28,7 @@ def _keyword_ids(screener: Screener, transcript: dict[str, Any]) -> set[str]:
     ("我不是吓唬你，你会坐牢的", "cn.legal.false_consequence"),  # the negation sits in the first clause
     ("不管你怎么说，再拖就让你好看", "cn.threat.violence"),
     ("今天不把钱打过来后果自负", "cn.threat.veiled_consequence"),  # the condition said with 把
+    ("您再不兑现我也不意外 像您这么没信用的人我们见多了", "cn.abuse.insult_forms"),  # a pause ends 不意外
 ])
 def test_negation_stays_in_its_clause(cn: Screener, transcript: Make, text: str, rule: str) -> None:
     assert rule in _keyword_ids(cn, transcript([("agent", text)]))
@@ -38,6 +39,7 @@ def test_negation_stays_in_its_clause(cn: Screener, transcript: Make, text: str,
     ("您放心，我们绝对不会联系你家人", "cn.contacts.family_threat"),
     ("这是民事纠纷，没有人会抓你", "cn.legal.false_consequence"),
     ("我们不会把您的欠款情况告诉您的同事", "cn.contacts.reach_out"),  # a 把 sentence, not the condition
+    ("我们 不会 把您的情况告诉您的同事", "cn.contacts.reach_out"),  # a pause inside the negation
 ])
 def test_negation_inside_the_clause_still_counts(cn: Screener, transcript: Make, text: str, rule: str) -> None:
     assert rule not in _keyword_ids(cn, transcript([("agent", text)]))
