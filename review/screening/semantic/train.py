@@ -33,6 +33,7 @@ from review.screening.semantic.noise import AsrNoise
 SEED = 13
 BETA = 0.7
 NEGATIVE_WEIGHT = 4.0
+PLATEAU = 0.01
 C_REG = 4.0
 EMB_WEIGHT = 1.0
 OVERLAPS = (
@@ -98,7 +99,7 @@ def _threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
 
     A false positive counts NEGATIVE_WEIGHT times: a call holds many more harmless sentences
     than the corpus does, so a threshold tuned to the corpus's mix would flag too much."""
-    best = (0.5, 0.0, 0.0, -1.0)
+    scored: list[tuple[float, float, float, float]] = []
     for t in np.unique(np.round(p, 3)):
         pred = p >= t
         tp = float(np.sum(pred & y))
@@ -107,9 +108,15 @@ def _threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
         fp = float(np.sum(pred & ~y))
         precision, recall = tp / (tp + NEGATIVE_WEIGHT * fp), tp / float(np.sum(y))
         f = (1 + BETA**2) * precision * recall / (BETA**2 * precision + recall)
-        if f > best[3]:
-            best = (float(t), precision, recall, f)
-    return best[0], best[1], best[2]
+        scored.append((float(t), precision, recall, f))
+    if not scored:
+        return 0.5, 0.0, 0.0
+    # the F curve is flat near its top, so its argmax jumps when a few utterances change; the middle
+    # of the plateau (every threshold within PLATEAU of the best F) moves little
+    best = max(f for *_, f in scored)
+    plateau = [row for row in scored if row[3] >= best - PLATEAU]
+    t, precision, recall, _ = plateau[len(plateau) // 2]
+    return t, precision, recall
 
 
 def _fit(x: Any, y: np.ndarray) -> Any:
@@ -160,7 +167,7 @@ def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
         exemplar_category=[rows[i].category for i in original],
         exemplar_emb=emb[original, :encoder.DIM].astype(np.float16),
         meta={"encoder": encoder.model_id(), "corpus_sha256": corpus_hash(items), "utterances": len(items),
-              "seed": SEED, "folds": folds, "features": features, "beta": BETA, "negative_weight": NEGATIVE_WEIGHT, "C": C_REG,
+              "seed": SEED, "folds": folds, "features": features, "beta": BETA, "negative_weight": NEGATIVE_WEIGHT, "plateau": PLATEAU, "C": C_REG,
               "cv": report},
     )
     heads.save(out)
