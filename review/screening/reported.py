@@ -26,7 +26,9 @@ _ZH_INSIDE_REJECTION = re.compile(r"(?:哪有|哪里有|怎么可能|哪会)\S{0
 _ZH_REJECTED = re.compile(
     r"违规|不对|不允许|不合规|不合法|是违法|吓唬|吓人|没这回事|没有这回事|是不可能的|不可能的事|不会的|道歉|编的|编出来|"
     r"瞎说|胡说|乱说|假的|不是真的|投诉他|投诉她|投诉那个|可以投诉|举报|不存在|纯属|别信|不用怕|不用担心|你放心|处理了|"
-    r"处分|开除|辞退|整改|不代表|不应该|勿应该|唔应该|唔应|哪有\S{0,8}道理|哪有这种事|哪有这回事|唔啱|唔会嘅|冇咁嘅事"
+    r"处分|开除|辞退|整改|不代表|不应该|勿应该|唔应该|唔应|哪有\S{0,8}道理|哪有这种事|哪有这回事|唔啱|唔会嘅|冇咁嘅事|"
+    # the customer's own proposal turned down: 您说转我微信？这个不行
+    r"这个不行|那不行|是不行的|不可以的?|收不了|不能收|我们不收|不是我们的?人"
 )
 _EN_ATTRIBUTED = re.compile(
     r"\b(?:someone|somebody|they|he|she|the other (?:agent|collector|guy|rep)|another (?:agent|collector|rep)"
@@ -37,7 +39,8 @@ _EN_REJECTED = re.compile(
     r"\b(?:not true|isnt true|never true|not allowed|against (?:the )?(?:law|policy|rules)|shouldnt have|should not have"
     r"|apologi[sz]e|sorry about that|thats wrong|was wrong|is wrong|thats false|not how (?:it|this) works"
     r"|cant happen|wont happen|made (?:it|that) up|not legal|illegal|report (?:him|her|that|them)|not going to happen"
-    r"|nothing like that|no such thing|dont worry)\b"
+    r"|nothing like that|no such thing|dont worry|wasnt us|was not us|(?:is|its|thats) a scam|cant (?:accept|take) (?:that|it)"
+    r"|we dont (?:do|take|accept) that)\b"
 )
 
 

@@ -67,3 +67,23 @@ def test_an_english_consequence_denied_in_the_passive(us: Screener, rule_ids: Ru
     assert not {i for i in rule_ids(us, transcript([("agent", said)], language="en")) if "legal" in i}
     assert {i for i in rule_ids(us, transcript([("agent", "You will be arrested if you don't pay today.")],
                                                 language="en")) if "legal" in i}
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("您说转我微信？这个不行，我们只走官方还款渠道", "zh"),  # the customer's proposal, turned down
+    ("您说之前的人让您转他个人微信？那不是我们的人，别转", "zh"),
+    ("Someone told you to pay with gift cards? That wasn't us.", "en"),
+    ("You said you'd rather Venmo me? Sorry, I can't accept that.", "en"),
+])
+def test_a_refused_private_payment_is_no_request(cn: Screener, us: Screener, rule_ids: RuleIds, transcript: Make,
+                                                 text: str, language: str) -> None:
+    screener = cn if language == "zh" else us
+    found = rule_ids(screener, transcript([("agent", text)], language=language))
+    assert not {i for i in found if "payment" in i}
+
+
+def test_a_private_payment_request_still_counts(cn: Screener, us: Screener, rule_ids: RuleIds,
+                                                transcript: Make) -> None:
+    assert {i for i in rule_ids(cn, transcript([("agent", "官方渠道太慢了，你直接转我微信就行")])) if "payment" in i}
+    assert {i for i in rule_ids(us, transcript([("agent", "Just Venmo me the three hundred and we're good.")],
+                                                language="en")) if "payment" in i}
