@@ -298,7 +298,7 @@ _ZH_DENIED_SPEECH = re.compile(r"(?:不是说|没说|没有说|并没有说|从�
 # 信不信 / 会不会: a question, not a denial; but 不会，不会坐牢 is a stutter of the denial
 _ZH_A_NOT_A = re.compile(r"(?<!不)(.)不\1[^就则]{0,3}$")
 _EN_NEGATION = re.compile(
-    r"\b(?:not|never|no one|nobody|noone|dont|doesnt|didnt|wont|cant|cannot|wouldnt|isnt|arent|wasnt|werent|"
+    r"\b(?:not|never|no one|nobody|noone|nobodys|noones|dont|doesnt|didnt|wont|cant|cannot|wouldnt|isnt|arent|wasnt|werent|"
     r"neither|nor|without)((?: [a-z0-9]+){0,3}) $"
 )
 # "no" alone is left out on purpose: "no choice, you'll go to jail" negates nothing

@@ -18,6 +18,8 @@ _ZH_ATTRIBUTED = re.compile(
     r"(?:跟你|和你|对你|给你|同你|俾你)?(?:说|讲|骂|吓唬|威胁|编|话)"
     r"|网上(?:说|传|讲)|听说|传言|外面(?:说|传)|都(?:说|传)|(?:那个|那位|之前那个|上个|上1个)\S{0,4}?(?:说|讲)|(?:催收员|专员|业务员|工作人员)\S{0,2}?(?:说|讲)"
     r"|你(?:是)?说|你讲|你刚才(?:说|讲)|你话|说你是|骂你|叫你"
+    # the debtor's own fear, to be answered: 您担心会坐牢？不会的
+    r"|你(?:是不是|是|也|就|最)?(?:在)?(?:担心|害怕|怕|顾虑|担忧|心里慌)"
     # an act put as a supposition, to be disowned: 如果有同事打到侬单位，搿个是勿应该额
     r"|(?:如果|要是|假如|若是?)(?:之前)?有(?:同事|人|催收员|工作人员|我们的人)"
 )
@@ -32,14 +34,18 @@ _ZH_REJECTED = re.compile(
 )
 _EN_ATTRIBUTED = re.compile(
     r"\b(?:someone|somebody|they|he|she|the other (?:agent|collector|guy|rep)|another (?:agent|collector|rep)"
-    r"|previous (?:agent|collector|rep)|your (?:brother|sister|mom|mother|dad|father|wife|husband|friend))"
+    r"|previous (?:agent|collector|rep)|your (?:brother|sister|mom|mother|dad|father|wife|husband|friend)"
+    r"|whoever|(?:that|the|another|some) (?:other )?(?:agency|company|collector|agent|guy|person|caller|rep|lady|man|woman))"
     r" (?:said|says|told|tell|telling|threatened|called)\b|\byou (?:said|say|were told|heard|mentioned)\b"
+    # the debtor's own fear, to be answered: "you're worried about being arrested? don't be"
+    r"|\b(?:youre|you are|you were|you seem|you sound) (?:\w+ )?(?:scared|worried|afraid|concerned|frightened|nervous)\b"
 )
 _EN_REJECTED = re.compile(
     r"\b(?:not true|isnt true|never true|not allowed|against (?:the )?(?:law|policy|rules)|shouldnt have|should not have"
     r"|apologi[sz]e|sorry about that|thats wrong|was wrong|is wrong|thats false|not how (?:it|this) works"
     r"|cant happen|wont happen|made (?:it|that) up|not legal|illegal|report (?:him|her|that|them)|not going to happen"
     r"|nothing like that|no such thing|dont worry|wasnt us|was not us|(?:is|its|thats) a scam|cant (?:accept|take) (?:that|it)"
+    r"|civil (?:matter|debt|case|issue)|(?:is|its) civil|not (?:a )?criminal|dont be\b"
     r"|we dont (?:do|take|accept) that)\b"
 )
 

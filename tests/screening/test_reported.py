@@ -87,3 +87,31 @@ def test_a_private_payment_request_still_counts(cn: Screener, us: Screener, rule
     assert {i for i in rule_ids(cn, transcript([("agent", "官方渠道太慢了，你直接转我微信就行")])) if "payment" in i}
     assert {i for i in rule_ids(us, transcript([("agent", "Just Venmo me the three hundred and we're good.")],
                                                 language="en")) if "payment" in i}
+
+
+@pytest.mark.parametrize("said", [
+    "Nobody's going to arrest you, ma'am.",
+    "I promise you won't get arrested over this.",
+    "There's no such thing as debtor's prison here, you're not going to jail.",
+    "Whoever told you you'd be arrested was wrong.",
+    "That other agency threatened to press charges? That's illegal, you can report them.",
+    "You're worried about being arrested? Don't be. This is a civil debt.",
+])
+def test_english_reassurance_is_no_false_consequence(us: Screener, rule_ids: RuleIds, transcript: Make,
+                                                     said: str) -> None:
+    assert not {i for i in rule_ids(us, transcript([("agent", said)], language="en")) if "legal" in i}
+
+
+@pytest.mark.parametrize("said", [
+    "You don't pay by Friday, you're going to jail.",
+    "You're worried? You should be, there's a warrant with your name on it.",
+])
+def test_english_threats_beside_those_words_still_count(us: Screener, rule_ids: RuleIds, transcript: Make,
+                                                        said: str) -> None:
+    assert {i for i in rule_ids(us, transcript([("agent", said)], language="en")) if "legal" in i}
+
+
+def test_the_debtors_fear_answered_is_no_threat(cn: Screener, rule_ids: RuleIds, transcript: Make) -> None:
+    assert not _content(rule_ids(cn, transcript([("agent", "您担心会坐牢？不会的 这是民事纠纷")])))
+    assert not {i for i in rule_ids(cn, transcript([("agent", "您怕我们联系您家人？我们不会的")])) if "contacts" in i}
+    assert _content(rule_ids(cn, transcript([("agent", "你怕什么 等着坐牢吧")])))
