@@ -31,9 +31,15 @@ from review.screening.semantic.stage import SemanticHit, score_call
 _SPAN_TYPES = ("keyword", "regex", "proximity")
 
 
-def _threshold(rule: Rule, heads: Heads) -> float:
+def _threshold(rule: Rule, heads: Heads, language: str | None = None) -> float:
+    """The rule's own threshold, else the head's for the call's language (``None``: the lowest of them,
+    which is what the scoring pass keeps before each rule applies its own)."""
     own = rule.params.get("threshold")
-    return float(own) if own is not None else float(heads.thresholds[heads.index(_head(rule))])
+    if own is not None:
+        return float(own)
+    if language is None:
+        return min(heads.threshold(_head(rule), lang) for lang in ("zh", "en"))
+    return heads.threshold(_head(rule), language)
 
 
 def _head(rule: Rule) -> str:
@@ -99,7 +105,7 @@ def semantic_findings(rule: Rule, call: CallText, scored: dict[Path, list[Semant
                       plan: SemanticPlan) -> list[FindingResult]:
     path = Path(rule.params["heads_path"])
     heads = plan.heads[path]
-    threshold, head = _threshold(rule, heads), _head(rule)
+    threshold, head = _threshold(rule, heads, "zh" if call.cjk else "en"), _head(rule)
     needs = tuple(rule.params.get("needs_any") or ())
     lawful, unless = tuple(rule.params.get("lawful_if") or ()), tuple(rule.params.get("unless_any") or ())
     model = f"{heads.meta.get('encoder', '')}; {heads.version}"

@@ -95,6 +95,20 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     assert heads.categories == ["insult_abuse"]
     assert first.read_bytes() == second.read_bytes()
     assert heads.meta["corpus_sha256"] == corpus_hash(load_corpus(corpus))
+    # only Chinese lines: Chinese gets its own threshold, English falls back to the shared one
+    assert heads.threshold("insult_abuse", "zh") == heads.meta["thresholds_by_language"]["zh"]["insult_abuse"]
+    assert heads.threshold("insult_abuse", "en") == pytest.approx(float(heads.thresholds[0]))
+
+
+def test_each_language_is_screened_at_its_own_threshold(cn: Screener, transcript: Make) -> None:
+    heads = load_heads(HEADS_FILE)
+    by_language = heads.meta["thresholds_by_language"]
+    assert set(by_language) == {"zh", "en"} and set(by_language["en"]) == set(heads.categories)
+    zh = heads.threshold("customer_vulnerability", "zh")
+    assert zh == by_language["zh"]["customer_vulnerability"] != heads.threshold("customer_vulnerability", "en")
+    said = transcript([("agent", "您好，请问最近还款有困难吗"), ("customer", "我刚查出来是癌症晚期，在医院住着")])
+    found = [f for f in _semantic(cn, said) if f.category == "customer_vulnerability"]
+    assert found and all(f.score >= zh for f in found)
 
 
 def test_a_category_that_only_just_passed_yields_to_a_clear_one_on_the_same_turn() -> None:

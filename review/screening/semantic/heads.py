@@ -65,6 +65,12 @@ class Heads:
             raise RulePackError(f"{where}: no trained head for category {category!r}; "
                                 f"`callqa rules train` builds one when the corpus has examples of it") from None
 
+    def threshold(self, category: str, language: str | None = None) -> float:
+        """The cross-validated threshold of ``category``: the language's own where training chose one
+        (``zh`` or ``en``), else the one shared by both."""
+        own = self.meta.get("thresholds_by_language", {}).get(language or "", {}).get(category)
+        return float(own) if own is not None else float(self.thresholds[self.index(category)])
+
     def scores(self, ngrams: list[tuple[np.ndarray, np.ndarray]], emb: np.ndarray,
                context_emb: np.ndarray) -> np.ndarray:
         """Probabilities, shape (len(ngrams), C)."""

@@ -52,6 +52,7 @@ class _Row:
     context: str
     category: str
     group: int
+    language: str = ""
 
 
 def _augment(items: list[Utterance], rng: random.Random) -> list[_Row]:
@@ -62,9 +63,10 @@ def _augment(items: list[Utterance], rng: random.Random) -> list[_Row]:
     for group, item in enumerate(items):
         other = neutral["customer" if item.role == "agent" else "agent"]
         swapped = "" if item.context else rng.choice(other)
-        rows.append(_Row(item.text, item.context, item.category, group))
-        rows.append(_Row(noise(item.text), item.context, item.category, group))
-        rows.append(_Row(item.text, swapped, item.category, group))
+        language = "zh" if item.language.startswith(("zh", "yue", "wuu", "nan")) else "en"
+        rows.append(_Row(item.text, item.context, item.category, group, language))
+        rows.append(_Row(noise(item.text), item.context, item.category, group, language))
+        rows.append(_Row(item.text, swapped, item.category, group, language))
     return rows
 
 
@@ -141,12 +143,14 @@ def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
     x, emb = _matrix(rows, progress, features)
     labels = np.array([r.category for r in rows])
     groups = np.array([r.group for r in rows])
+    languages = np.array([r.language for r in rows])
     categories = sorted(c for c in set(labels) - {NONE} if np.sum(labels == c) >= MIN_POSITIVES * 3)
     n_feat = x.shape[1]
     coef = np.zeros((len(categories), n_feat), dtype=np.float32)
     bias = np.zeros(len(categories), dtype=np.float32)
     thresholds = np.zeros(len(categories), dtype=np.float32)
     report: dict[str, Any] = {}
+    by_language: dict[str, dict[str, float]] = {}
     for k, category in enumerate(categories):
         related = set().union(*(g for g in OVERLAPS if category in g)) - {category}
         keep = ~np.isin(labels, list(related))
@@ -159,6 +163,12 @@ def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
         coef[k], bias[k] = model.coef_[0], model.intercept_[0]
         report[category] = {"positives": int(yk.sum()), "threshold": round(float(thresholds[k]), 3),
                             "cv_precision": round(precision, 3), "cv_recall": round(recall, 3)}
+        # the two languages score on different n-gram families, so one threshold suits neither
+        # exactly: each language with enough positives gets its own, chosen out of fold the same way
+        for language in ("zh", "en"):
+            mask = languages[keep] == language
+            if np.sum(yk[mask]) >= MIN_POSITIVES * 3:
+                by_language.setdefault(language, {})[category] = round(_threshold(yk[mask], oof[mask])[0], 4)
         progress(f"{category}: {report[category]}")
     original = [i for i, r in enumerate(rows) if i % 3 == 0]  # the as-written copy of each utterance
     heads = Heads(
@@ -168,6 +178,7 @@ def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
         exemplar_emb=emb[original, :encoder.DIM].astype(np.float16),
         meta={"encoder": encoder.model_id(), "corpus_sha256": corpus_hash(items), "utterances": len(items),
               "seed": SEED, "folds": folds, "features": features, "beta": BETA, "negative_weight": NEGATIVE_WEIGHT, "plateau": PLATEAU, "C": C_REG,
+              "thresholds_by_language": by_language,
               "cv": report},
     )
     heads.save(out)
