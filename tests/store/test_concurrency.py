@@ -20,8 +20,11 @@ from .conftest import FakeFinding, ingest
 ITEMS = 24
 
 
-def _claim_all(factory: sessionmaker[Session], user_id: int, got: list[int]) -> None:
+def _claim_all(factory: sessionmaker[Session], user_id: int, got: list[int],
+               start: threading.Barrier | None = None) -> None:
     """Claim until the queue is empty, committing each claim like a real reviewer would."""
+    if start is not None:
+        start.wait(30)  # every claimer begins at once: a thread started late found the queue already empty
     while True:
         with factory() as session:
             user = session.get(User, user_id)
@@ -57,7 +60,8 @@ def test_concurrent_threads_never_claim_the_same_item(
         db: Session, session_factory: sessionmaker[Session], make_user: Callable[..., User]) -> None:
     user_ids = _seed(db, make_user, 6)
     results: list[list[int]] = [[] for _ in user_ids]
-    threads = [threading.Thread(target=_claim_all, args=(session_factory, uid, out))
+    start = threading.Barrier(len(user_ids))
+    threads = [threading.Thread(target=_claim_all, args=(session_factory, uid, out, start))
                for uid, out in zip(user_ids, results, strict=True)]
     for t in threads:
         t.start()
