@@ -280,13 +280,12 @@ def _check_semantic(params: dict[str, Any], where: _Where, line: int, what: str)
     unknown = set(params) - {"head", "heads", "threshold", "context", "after", "needs_any", "lawful_if", "unless_any"}
     if unknown:
         raise where.fail(line, what, f"unknown semantic params {sorted(unknown)}")
-    if "needs_any" in params:  # the cited sentence must hold one of these words (obscenity: a vulgar word)
-        params["needs_any"] = _strings(params["needs_any"], where, line, what, "needs_any")
-    # the lawful statement of the same subject: the finding is dropped when the cited sentence holds one
-    # of lawful_if (依法, 判决后, "may") and none of unless_any (坐牢, 已经, "arrest")
+    # needs_any: the cited sentence must hold one of these words (obscenity: a vulgar word); the lawful
+    # statement of the same subject: the finding is dropped when the cited sentence holds one of
+    # lawful_if (依法, 判决后, "may") and none of unless_any (坐牢, 已经, "arrest")
     if ("lawful_if" in params) != ("unless_any" in params):
         raise where.fail(line, what, "lawful_if and unless_any go together")
-    for key in ("lawful_if", "unless_any"):
+    for key in ("needs_any", "lawful_if", "unless_any"):
         if key in params:
             params[key] = _strings(params[key], where, line, what, key)
     threshold = params.get("threshold")

@@ -20,6 +20,8 @@ _ZH = re.compile(
     r"(?:绝对|肯定|也|都|是|并|从来|一定|根本|当然|确实|真的|压根)*"
     r"(?:不会|不建议|不存在|不可能|不需要|无需|从不|从没|从来没|没有|没|并不|并没有|不要求|不允许|不得|不是|不用|绝不|不能够|不能)"
 )
+# the words a spoken denial may start with ("look, nobody ...", "and honestly, you won't ...")
+_EN_LEAD = r"^(?:(?:and|but|so|look|listen|honestly|no|well|again|relax)\s+)*"
 # "I promise ...", "trust me, ...": a reassurance put before the denial itself
 _EN_REASSURE = r"(?:(?:i (?:can )?(?:promise|swear|guarantee|assure)(?: you)?|trust me|believe me|rest assured)(?: that)?\s+)?"
 _EN = re.compile(
@@ -32,16 +34,16 @@ _EN = re.compile(
 )
 # a consequence denied in the passive: "you cannot be arrested for a credit card debt"
 # and in the active with the debtor as subject: "you won't get arrested", "you're not going to jail"
-_EN_PASSIVE = re.compile(r"^(?:(?:and|but|so|look|listen|honestly|no|well|again|relax)\s+)*" + _EN_REASSURE +
+_EN_PASSIVE = re.compile(_EN_LEAD + _EN_REASSURE +
                          r"(?:you|he|she|they)\s+"
                          r"(?:cannot|cant|can not|will not|wont|will never|are not going to|arent going to|"
                          r"is not going to|isnt going to|are not gonna|arent gonna)\s+(?:be|get|go|end up)\b"
-                         r"|^(?:(?:and|but|so|look|listen|honestly|no|well|again|relax)\s+)*" + _EN_REASSURE +
+                         r"|" + _EN_LEAD + _EN_REASSURE +
                          r"(?:youre|hes|shes|theyre) not (?:going to|gonna) (?:be|get|go|end up|jail|prison)\b")
-_EN_NOBODY = re.compile(r"^(?:(?:and|but|so|look|listen|honestly|no|well|again|relax)\s+)*" + _EN_REASSURE +
+_EN_NOBODY = re.compile(_EN_LEAD + _EN_REASSURE +
                         r"(?:nobody|no one|noone|nobodys|noones)\b"
                         # "there's no such thing as debtor's prison", "there is no warrant"
-                        r"|^(?:(?:and|but|so|look|listen|honestly|no|well|again|relax)\s+)*(?:there is|theres) no "
+                        r"|" + _EN_LEAD + r"(?:there is|theres) no "
                         r"(?:such thing|way|chance|warrant|case|criminal|arrest)\b")
 # advice against the violation (you should never send money to an individual's Venmo); a bare
 # imperative "don't" is left out: "don't make me come over there" is a threat

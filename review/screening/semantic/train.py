@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from review.screening.packs_registry import language_family
 from review.screening.semantic import encoder
 from review.screening.semantic.corpus import CORPUS_DIR, NONE, Utterance, corpus_hash, load_corpus
 from review.screening.semantic.features import SIZE, ngram_features
@@ -52,7 +53,7 @@ class _Row:
     context: str
     category: str
     group: int
-    language: str = ""
+    language: str  # the language family: zh or en
 
 
 def _augment(items: list[Utterance], rng: random.Random) -> list[_Row]:
@@ -63,7 +64,7 @@ def _augment(items: list[Utterance], rng: random.Random) -> list[_Row]:
     for group, item in enumerate(items):
         other = neutral["customer" if item.role == "agent" else "agent"]
         swapped = "" if item.context else rng.choice(other)
-        language = "zh" if item.language.startswith(("zh", "yue", "wuu", "nan")) else "en"
+        language = language_family(item.language) or ""
         rows.append(_Row(item.text, item.context, item.category, group, language))
         rows.append(_Row(noise(item.text), item.context, item.category, group, language))
         rows.append(_Row(item.text, swapped, item.category, group, language))
