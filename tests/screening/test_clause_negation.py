@@ -40,6 +40,8 @@ def test_negation_stays_in_its_clause(cn: Screener, transcript: Make, text: str,
     ("这是民事纠纷，没有人会抓你", "cn.legal.false_consequence"),
     ("我们不会把您的欠款情况告诉您的同事", "cn.contacts.reach_out"),  # a 把 sentence, not the condition
     ("我们 不会 把您的情况告诉您的同事", "cn.contacts.reach_out"),  # a pause inside the negation
+    ("我们这边没人 找人收拾你", "cn.threat.violence"),  # a pause after 没人, still waiting for its verb
+    ("您放心 无需 担心有人上门找你麻烦", "cn.threat.violence"),
 ])
 def test_negation_inside_the_clause_still_counts(cn: Screener, transcript: Make, text: str, rule: str) -> None:
     assert rule not in _keyword_ids(cn, transcript([("agent", text)]))
