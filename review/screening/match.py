@@ -277,8 +277,8 @@ _ZH_NEGATORS = (r"无需|无须|谁也不|没有人|没人|不会|不是|不要|
                 r"勿会|勿|唔会|唔|冇|莫")
 _ZH_NEGATION = re.compile(
     r"(?:(?:" + _ZH_NEGATORS + r")[^就则要]{0,3}"
-    # a 把 sentence puts the object between the negation and the verb: 我们不会把您的欠款情况告诉您的同事
-    r"|(?:不会|不要|别|没有|没|不|勿会|唔会)把[^就则要]{0,9})$"
+    # a 把 (or written 将) sentence puts the object between the negation and the verb: 我们不会把您的欠款情况告诉您的同事
+    r"|(?:不会|不要|别|没有|没|不|勿会|唔会)(?:把|将)[^就则要]{0,9})$"
 )
 # A 不 of the debtor's condition (再不还, 不处理, 不接电话), of a capability (还不了, 拿不出) or of a
 # connective (不管, 不然) negates nothing: 明天再不还我找人整死你 is a threat.

@@ -28,6 +28,7 @@ def _keyword_ids(screener: Screener, transcript: dict[str, Any]) -> set[str]:
     ("我不是吓唬你，你会坐牢的", "cn.legal.false_consequence"),  # the negation sits in the first clause
     ("不管你怎么说，再拖就让你好看", "cn.threat.violence"),
     ("今天不把钱打过来后果自负", "cn.threat.veiled_consequence"),  # the condition said with 把
+    ("你再不还，我们就将你的情况告诉你的家人", "cn.contacts.reach_out"),
     ("您再不兑现我也不意外 像您这么没信用的人我们见多了", "cn.abuse.insult_forms"),  # a pause ends 不意外
 ])
 def test_negation_stays_in_its_clause(cn: Screener, transcript: Make, text: str, rule: str) -> None:
@@ -42,6 +43,8 @@ def test_negation_stays_in_its_clause(cn: Screener, transcript: Make, text: str,
     ("我们 不会 把您的情况告诉您的同事", "cn.contacts.reach_out"),  # a pause inside the negation
     ("我们这边没人 找人收拾你", "cn.threat.violence"),  # a pause after 没人, still waiting for its verb
     ("您放心 无需 担心有人上门找你麻烦", "cn.threat.violence"),
+    ("我们不会将您的欠款情况告知您的家人和同事", "cn.contacts.reach_out"),  # 将, the written 把
+    ("我哋唔会将你嘅欠款话畀你屋企人知", "cn.contacts.reach_out"),
 ])
 def test_negation_inside_the_clause_still_counts(cn: Screener, transcript: Make, text: str, rule: str) -> None:
     assert rule not in _keyword_ids(cn, transcript([("agent", text)]))
