@@ -137,6 +137,9 @@ def test_a_category_that_only_just_passed_yields_to_a_clear_one_on_the_same_turn
     ("please don't send cash to anyone who calls you", True),
     ("don't make me come over there", False),  # a bare imperative is a threat, not a denial
     ("if you don't pay we'll see you at your house", False),
+    ("nothing has been filed today", True),
+    ("no lawsuit has been filed against you", True),
+    ("nothing you do now will keep you out of jail", False),
 ])
 def test_denial_clauses(clause: str, denial: bool) -> None:
     from review.screening.semantic.denial import is_denial

@@ -44,7 +44,11 @@ _EN_NOBODY = re.compile(_EN_LEAD + _EN_REASSURE +
                         r"(?:nobody|no one|noone|nobodys|noones)\b"
                         # "there's no such thing as debtor's prison", "there is no warrant"
                         r"|" + _EN_LEAD + r"(?:there is|theres) no "
-                        r"(?:such thing|way|chance|warrant|case|criminal|arrest)\b")
+                        r"(?:such thing|way|chance|warrant|case|criminal|arrest)\b"
+                        # "nothing has been filed", "no lawsuit has been filed against you"
+                        r"|" + _EN_LEAD + r"(?:nothing|no (?:lawsuit|suit|case|warrant|judgment|charges?))\s+"
+                        r"(?:has|have|is|was|will|s)\s+(?:been\s+|be\s+)?"
+                        r"(?:filed|started|opened|issued|sent|reported|happening|going to happen|gonna happen|happen)\b")
 # advice against the violation (you should never send money to an individual's Venmo); a bare
 # imperative "don't" is left out: "don't make me come over there" is a threat
 _EN_ADVICE = re.compile(r"^(?:(?:and|but|so|also|again|just)\s+)*(?:you should never|you should not|you shouldnt|"
