@@ -32,8 +32,7 @@ _SPAN_TYPES = ("keyword", "regex", "proximity")
 
 
 def _threshold(rule: Rule, heads: Heads, language: str | None = None) -> float:
-    """The rule's own threshold, else the head's for the call's language (``None``: the lowest of them,
-    which is what the scoring pass keeps before each rule applies its own)."""
+    """The rule's own threshold, else the head's for the call's language (``None``: the lowest of them)."""
     own = rule.params.get("threshold")
     if own is not None:
         return float(own)
@@ -48,17 +47,37 @@ def _head(rule: Rule) -> str:
 
 @dataclass
 class SemanticPlan:
-    """What to score per heads file: {category: (role, lowest threshold)}, and the heads themselves
-    (read once when the screener is built, not once per call)."""
+    """What to score per heads file and call language: {category: (role, lowest threshold)}, and
+    the heads themselves (read once when the screener is built, not once per call)."""
 
-    wanted: dict[Path, dict[str, tuple[str, float]]] = field(default_factory=dict)
+    rules: dict[Path, list[Rule]] = field(default_factory=dict)
     heads: dict[Path, Heads] = field(default_factory=dict)
+    _wanted: dict[tuple[Path, str], dict[str, tuple[str, float]]] = field(default_factory=dict)
+
+    def wanted(self, path: Path, language: str) -> dict[str, tuple[str, float]]:
+        """The categories to score in a call of ``language`` (zh or en), each at the lowest threshold
+        of the rules that read it in that language: the stage picks each turn's best unit among those
+        that pass, so a sentence passing only another language's lower line must not displace the
+        whole turn that passes this one's."""
+        key = (path, language)
+        if key not in self._wanted:
+            wanted: dict[str, tuple[str, float]] = {}
+            for rule in self.rules[path]:
+                role, threshold = rule.applies_to, _threshold(rule, self.heads[path], language)
+                if _head(rule) in wanted:
+                    held_role, held = wanted[_head(rule)]
+                    role = role if held_role == role else "either"
+                    threshold = min(threshold, held)
+                wanted[_head(rule)] = (role, threshold)
+            self._wanted[key] = wanted
+        return self._wanted[key]
 
     def score(self, call: CallText) -> dict[Path, list[SemanticHit]]:
-        if not self.wanted or not call.raw:
+        if not self.rules or not call.raw:
             return {}
-        return {path: score_call(self.heads[path], call.raw, call.roles, wanted)
-                for path, wanted in self.wanted.items()}
+        language = "zh" if call.cjk else "en"
+        return {path: score_call(self.heads[path], call.raw, call.roles, self.wanted(path, language))
+                for path in self.rules}
 
 
 def semantic_plan(packs: Sequence[RulePack]) -> SemanticPlan:
@@ -68,14 +87,8 @@ def semantic_plan(packs: Sequence[RulePack]) -> SemanticPlan:
             if rule.type != "semantic":
                 continue
             path = Path(rule.params["heads_path"])
-            heads = plan.heads.setdefault(path, load_heads(path))
-            wanted = plan.wanted.setdefault(path, {})
-            role, threshold = rule.applies_to, _threshold(rule, heads)
-            if _head(rule) in wanted:
-                held_role, held = wanted[_head(rule)]
-                role = role if held_role == role else "either"
-                threshold = min(threshold, held)
-            wanted[_head(rule)] = (role, threshold)
+            plan.heads.setdefault(path, load_heads(path))
+            plan.rules.setdefault(path, []).append(rule)
     return plan
 
 
