@@ -4,11 +4,11 @@
 
 The development set (``bench/screen_devset/calls_*.jsonl``) is whole calls written
 apart from the corpus and the packs, each with labels: the categories it contains
-and the turns that contain them. It is never used for training. Three more held-out sets of the
+and the turns that contain them. It is never used for training. Four more held-out sets of the
 same form, each written by a writer who saw neither the corpus, the packs nor the other sets, run
-with ``--devset bench/screen_holdout``, ``bench/screen_holdout_b`` and ``bench/screen_holdout_c``
-(see their READMEs: the first was read for classes of misses during development, the other two
-only ever as figures).
+with ``--devset bench/screen_holdout``, ``bench/screen_holdout_b``, ``bench/screen_holdout_c`` and
+``bench/screen_holdout_d`` (see their READMEs: the first was read for classes of misses during
+development, the other three only ever as figures and the rule ids they raise).
 
 Systems: ``keyword`` is every rule but the semantic ones; ``semantic`` is the
 semantic rules plus the rules about the call as a whole (required statements,

@@ -56,4 +56,8 @@ def reported_and_rejected(norm_segment: str, start: int, end: int, cjk: bool) ->
     attributed, rejected = (_ZH_ATTRIBUTED, _ZH_REJECTED) if cjk else (_EN_ATTRIBUTED, _EN_REJECTED)
     if cjk and _ZH_INSIDE_REJECTION.search(norm_segment, max(0, start - 10), start):
         return True
-    return bool(rejected.search(norm_segment, end) and attributed.search(norm_segment))
+    if rejected.search(norm_segment, end) and attributed.search(norm_segment):
+        return True
+    # a hit that is the whole sentence holds both: "whoever told you you'd be arrested was wrong"
+    said = attributed.search(norm_segment, start, end)
+    return said is not None and rejected.search(norm_segment, said.end(), end) is not None

@@ -27,7 +27,9 @@ _EN_REASSURE = r"(?:(?:i (?:can )?(?:promise|swear|guarantee|assure)(?: you)?|tr
 _EN = re.compile(
     r"^(?:(?:and|but|so|look|listen|honestly|no|well|again|sir|maam|of course|dont worry|relax)\s+)*" + _EN_REASSURE +
     r"(?:we|i|nobody|no one|noone|our company|the company|this office|that|this|it|there|theres|thats|nobodys|noones|"
-    r"were|im|ive|weve|youre not going|you are not going|you will not|you wont)\b"
+    r"were|im|ive|weve|youre not going|you are not going|you will not|you wont|"
+    # what the creditor cannot do: "they can't just take your car without a court process"
+    r"they|theyre|the creditor|your creditor|the bank|the lender|the hospital)\b"
     r"(?:\s+(?:are|am|is|will|would|do|does|did|have|has|can|could|should|re|d|ll|s|really|ever|absolutely|"
     r"definitely|certainly))*"
     r"\s*(?:not|never|no|wont|dont|doesnt|didnt|cant|cannot|isnt|arent|wouldnt|shouldnt|going to|gonna)\b"
@@ -46,13 +48,14 @@ _EN_NOBODY = re.compile(_EN_LEAD + _EN_REASSURE +
                         r"|" + _EN_LEAD + r"(?:there is|theres) no "
                         r"(?:such thing|way|chance|warrant|case|criminal|arrest)\b"
                         # "nothing has been filed", "no lawsuit has been filed against you"
-                        r"|" + _EN_LEAD + r"(?:nothing|no (?:lawsuit|suit|case|warrant|judgment|charges?))\s+"
-                        r"(?:has|have|is|was|will|s)\s+(?:been\s+|be\s+)?"
+                        r"|" + _EN_LEAD + r"(?:nothing|no (?:lawsuit|suit|case|warrant|judgment|charge)s?)\s+"
+                        r"(?:(?:has|have|is|was|will|s)\s+)?(?:been\s+|be\s+|being\s+)?"
                         r"(?:filed|started|opened|issued|sent|reported|happening|going to happen|gonna happen|happen)\b")
 # advice against the violation (you should never send money to an individual's Venmo); a bare
 # imperative "don't" is left out: "don't make me come over there" is a threat
 _EN_ADVICE = re.compile(r"^(?:(?:and|but|so|also|again|just)\s+)*(?:you should never|you should not|you shouldnt|"
                         r"you must never|you must not|please never|please do not|please dont|never)\b")
+_EN_UNTIL = re.compile(r"\b(?:until|till|unless)\b")
 _EN_NEGATED_VERB = re.compile(r"\b(?:not|never|wont|dont|cant|cannot|isnt|arent|wouldnt|nobody|no one)\b")
 
 
@@ -62,6 +65,8 @@ def is_denial(clause: str) -> bool:
     if HAN.search(clause):
         return bool(_ZH.match(normalize(clause, True)))
     text = normalize(clause, False).strip()
+    if _EN_UNTIL.search(text):
+        return False  # "we won't stop calling until you pay" promises the opposite
     if _EN_NOBODY.match(text) or _EN_ADVICE.match(text) or _EN_PASSIVE.match(text):
         return True
     match = _EN.match(text)

@@ -8,15 +8,18 @@ none), so neither noise nor the presence of a previous turn tells a category.
 
 Per category a logistic regression is fitted one-vs-rest. Categories that overlap
 (a threat to tell the family is also a threat) do not serve as each other's
-negatives. The threshold is the one that maximises F-beta (beta 0.7, leaning to
-precision, each false alarm counted NEGATIVE_WEIGHT times) on out-of-fold scores, the
-folds grouped so that an utterance and its augmented copies are never split.
+negatives. The threshold is the middle of the plateau where F-beta (beta 0.7, leaning to
+precision, each false alarm counted NEGATIVE_WEIGHT times) is near its best on out-of-fold
+scores, the folds grouped so that an utterance and its augmented copies are never split;
+the median of that choice over bootstrap resamplings of the utterances is kept.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,8 @@ SEED = 13
 BETA = 0.7
 NEGATIVE_WEIGHT = 4.0
 PLATEAU = 0.01
+BOOTSTRAPS = 25
+_POISSON_CDF = np.cumsum([math.exp(-1) / math.factorial(k) for k in range(12)])
 C_REG = 4.0
 EMB_WEIGHT = 1.0
 OVERLAPS = (
@@ -61,7 +66,9 @@ def _augment(items: list[Utterance], rng: random.Random) -> list[_Row]:
     neutral = {role: [u.text for u in items if u.category == NONE and u.role == role] or [""]
                for role in ("agent", "customer")}
     rows = []
-    for group, item in enumerate(items):
+    for item in items:
+        # a stable id: the same utterance keeps its fold and its bootstrap weights whatever else changes
+        group = zlib.crc32(f"{item.category}\t{item.context}\t{item.text}".encode())
         other = neutral["customer" if item.role == "agent" else "agent"]
         swapped = "" if item.context else rng.choice(other)
         language = language_family(item.language) or ""
@@ -97,29 +104,51 @@ def _matrix(rows: list[_Row], progress: Callable[[str], None], features: str = "
     return sparse.hstack([grams, sparse.csr_matrix(emb * EMB_WEIGHT)]).tocsr(), emb
 
 
-def _threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
-    """(threshold, precision, recall) maximising F-beta on out-of-fold scores.
-
-    A false positive counts NEGATIVE_WEIGHT times: a call holds many more harmless sentences
+def _sweep(y: np.ndarray, p: np.ndarray, weight: np.ndarray) -> tuple[float, float, float]:
+    """(threshold, precision, recall) at the middle of the F-beta plateau, every row counted ``weight``
+    times. A false positive counts NEGATIVE_WEIGHT times: a call holds many more harmless sentences
     than the corpus does, so a threshold tuned to the corpus's mix would flag too much."""
-    scored: list[tuple[float, float, float, float]] = []
-    for t in np.unique(np.round(p, 3)):
-        pred = p >= t
-        tp = float(np.sum(pred & y))
-        if tp == 0:
-            continue
-        fp = float(np.sum(pred & ~y))
-        precision, recall = tp / (tp + NEGATIVE_WEIGHT * fp), tp / float(np.sum(y))
-        f = (1 + BETA**2) * precision * recall / (BETA**2 * precision + recall)
-        scored.append((float(t), precision, recall, f))
-    if not scored:
+    rounded = np.round(p, 3)
+    order = np.argsort(-rounded, kind="stable")
+    ranked, pos, w = rounded[order], y[order], weight[order]
+    tp, fp = np.cumsum(w * pos), np.cumsum(w * ~pos)
+    # the last row of each run of equal scores: everything scoring at least that value is flagged
+    last = np.flatnonzero(np.append(ranked[1:] != ranked[:-1], True))
+    tp, fp, cuts = tp[last], fp[last], ranked[last]
+    total = float(np.sum(w * y))
+    keep = tp > 0
+    if total == 0 or not np.any(keep):
         return 0.5, 0.0, 0.0
+    tp, fp, cuts = tp[keep], fp[keep], cuts[keep]
+    precision, recall = tp / (tp + NEGATIVE_WEIGHT * fp), tp / total
+    f = (1 + BETA**2) * precision * recall / (BETA**2 * precision + recall)
     # the F curve is flat near its top, so its argmax jumps when a few utterances change; the middle
     # of the plateau (every threshold within PLATEAU of the best F) moves little
-    best = max(f for *_, f in scored)
-    plateau = [row for row in scored if row[3] >= best - PLATEAU]
-    t, precision, recall, _ = plateau[len(plateau) // 2]
-    return t, precision, recall
+    plateau = np.flatnonzero(f >= f.max() - PLATEAU)[::-1]  # ascending thresholds, as scored
+    i = int(plateau[len(plateau) // 2])
+    return float(cuts[i]), float(precision[i]), float(recall[i])
+
+
+def _resampled(ids: np.ndarray, draw: int) -> np.ndarray:
+    """Poisson(1) bootstrap weights for the utterances ``ids``, drawn from each id itself: an
+    utterance keeps its weight in every draw when other lines are added or removed, so a small
+    corpus edit changes the resamplings only by those lines."""
+    u = np.array([zlib.crc32(f"{SEED}:{draw}:{i}".encode()) for i in ids.tolist()], dtype=np.float64) / 2**32
+    return np.searchsorted(_POISSON_CDF, u).astype(np.float64)
+
+
+def _threshold(y: np.ndarray, p: np.ndarray, groups: np.ndarray | None = None) -> tuple[float, float, float]:
+    """(threshold, precision, recall) on out-of-fold scores: the median of the plateau middles over
+    BOOTSTRAPS resamplings of the utterances (``groups``: an utterance's stable id, shared by its
+    augmented copies, which are drawn together), so a few lines added or removed move it little."""
+    if groups is None or BOOTSTRAPS < 2:
+        return _sweep(y, p, np.ones(len(y)))
+    ids, index = np.unique(groups, return_inverse=True)
+    t = float(np.median([_sweep(y, p, _resampled(ids, draw)[index])[0] for draw in range(BOOTSTRAPS)]))
+    flagged = p >= t
+    tp, fp = float(np.sum(flagged & y)), float(np.sum(flagged & ~y))
+    precision = tp / (tp + NEGATIVE_WEIGHT * fp) if tp else 0.0
+    return t, precision, tp / max(1.0, float(np.sum(y)))
 
 
 def _fit(x: Any, y: np.ndarray) -> Any:
@@ -159,7 +188,7 @@ def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
         oof = np.zeros(len(yk))
         for train_idx, test_idx in GroupKFold(n_splits=folds).split(xk, yk, gk):
             oof[test_idx] = _fit(xk[train_idx], yk[train_idx]).predict_proba(xk[test_idx])[:, 1]
-        thresholds[k], precision, recall = _threshold(yk, oof)
+        thresholds[k], precision, recall = _threshold(yk, oof, gk)
         model = _fit(xk, yk)
         coef[k], bias[k] = model.coef_[0], model.intercept_[0]
         report[category] = {"positives": int(yk.sum()), "threshold": round(float(thresholds[k]), 3),
@@ -169,7 +198,7 @@ def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
         for language in ("zh", "en"):
             mask = languages[keep] == language
             if np.sum(yk[mask]) >= MIN_POSITIVES * 3:
-                by_language.setdefault(language, {})[category] = round(_threshold(yk[mask], oof[mask])[0], 4)
+                by_language.setdefault(language, {})[category] = round(_threshold(yk[mask], oof[mask], gk[mask])[0], 4)
         progress(f"{category}: {report[category]}")
     original = [i for i, r in enumerate(rows) if i % 3 == 0]  # the as-written copy of each utterance
     heads = Heads(
@@ -178,7 +207,7 @@ def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
         exemplar_category=[rows[i].category for i in original],
         exemplar_emb=emb[original, :encoder.DIM].astype(np.float16),
         meta={"encoder": encoder.model_id(), "corpus_sha256": corpus_hash(items), "utterances": len(items),
-              "seed": SEED, "folds": folds, "features": features, "beta": BETA, "negative_weight": NEGATIVE_WEIGHT, "plateau": PLATEAU, "C": C_REG,
+              "seed": SEED, "folds": folds, "features": features, "beta": BETA, "negative_weight": NEGATIVE_WEIGHT, "plateau": PLATEAU, "bootstraps": BOOTSTRAPS, "C": C_REG,
               "thresholds_by_language": by_language,
               "cv": report},
     )
