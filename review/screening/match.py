@@ -332,6 +332,8 @@ def is_negated(norm_segment: str, start: int, cjk: bool) -> bool:
     gap = m.group(1).split()
     if gap[:1] == ["you"]:  # "can't you borrow...", "won't you pay...": a question that presses
         return False
+    if gap[-1:] == ["or"] and len(gap) > 1:
+        gap = gap[:-1]  # "you will not be arrested or go to jail": the negation covers both verbs
     return not any(word in _EN_NEW_CLAUSE for word in gap)
 
 

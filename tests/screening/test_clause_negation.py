@@ -56,6 +56,10 @@ def test_english_negation_is_clause_bound(us: Screener, transcript: Make) -> Non
     assert "us.legal.false_consequence" in _keyword_ids(us, hit)
     denied = transcript([("agent", "Nobody is saying you will be arrested, this is a civil matter.")], language="en")
     assert "us.legal.false_consequence" not in _keyword_ids(us, denied)
+    both = transcript([("agent", "You will not be arrested or go to jail over this debt.")], language="en")
+    assert "us.legal.false_consequence" not in _keyword_ids(us, both)  # one negation, two verbs
+    either = transcript([("agent", "Don't pay or go to jail, your choice.")], language="en")
+    assert "us.legal.false_consequence" in _keyword_ids(us, either)
 
 
 def test_clause_and_sentence_spans() -> None:
