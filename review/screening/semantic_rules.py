@@ -31,13 +31,11 @@ from review.screening.semantic.stage import SemanticHit, score_call
 _SPAN_TYPES = ("keyword", "regex", "proximity")
 
 
-def _threshold(rule: Rule, heads: Heads, language: str | None = None) -> float:
-    """The rule's own threshold, else the head's for the call's language (``None``: the lowest of them)."""
+def _threshold(rule: Rule, heads: Heads, language: str) -> float:
+    """The rule's own threshold, else the head's for the call's language (zh or en)."""
     own = rule.params.get("threshold")
     if own is not None:
         return float(own)
-    if language is None:
-        return min(heads.threshold(_head(rule), lang) for lang in ("zh", "en"))
     return heads.threshold(_head(rule), language)
 
 

@@ -147,6 +147,18 @@ def test_each_language_is_screened_at_its_own_threshold(cn: Screener, transcript
     assert found and all(f.score >= zh for f in found)
 
 
+def test_each_call_is_scored_at_its_own_languages_thresholds(cn_pack: RulePack, us_pack: RulePack) -> None:
+    from review.screening.semantic_rules import semantic_plan
+
+    # the stage keeps each turn's best passing unit; scored at another language's lower line, a
+    # sentence could displace the whole turn that passes this language's line, then fail it
+    plan = semantic_plan([cn_pack, us_pack])
+    heads = load_heads(HEADS_FILE)
+    for language in ("zh", "en"):
+        wanted = plan.wanted(HEADS_FILE, language)
+        assert {c: t for c, (_, t) in wanted.items()} == {c: heads.threshold(c, language) for c in wanted}
+
+
 def test_a_category_that_only_just_passed_yields_to_a_clear_one_on_the_same_turn() -> None:
     from review.screening.clauses import Span
     from review.screening.semantic.stage import SemanticHit, _without_weak_rivals
