@@ -39,6 +39,11 @@ def _threshold(rule: Rule, heads: Heads, language: str) -> float:
     return heads.threshold(_head(rule), language)
 
 
+def _language(call: CallText) -> str:
+    """The language whose thresholds judge ``call``: the scoring pass and each rule must agree on it."""
+    return "zh" if call.cjk else "en"
+
+
 def _head(rule: Rule) -> str:
     return str(rule.params.get("head") or rule.category)
 
@@ -73,7 +78,7 @@ class SemanticPlan:
     def score(self, call: CallText) -> dict[Path, list[SemanticHit]]:
         if not self.rules or not call.raw:
             return {}
-        language = "zh" if call.cjk else "en"
+        language = _language(call)
         return {path: score_call(self.heads[path], call.raw, call.roles, self.wanted(path, language))
                 for path in self.rules}
 
@@ -116,7 +121,7 @@ def semantic_findings(rule: Rule, call: CallText, scored: dict[Path, list[Semant
                       plan: SemanticPlan) -> list[FindingResult]:
     path = Path(rule.params["heads_path"])
     heads = plan.heads[path]
-    threshold, head = _threshold(rule, heads, "zh" if call.cjk else "en"), _head(rule)
+    threshold, head = _threshold(rule, heads, _language(call)), _head(rule)
     needs = tuple(rule.params.get("needs_any") or ())
     lawful, unless = tuple(rule.params.get("lawful_if") or ()), tuple(rule.params.get("unless_any") or ())
     model = f"{heads.meta.get('encoder', '')}; {heads.version}"

@@ -20,12 +20,14 @@ _ZH = re.compile(
     r"(?:绝对|肯定|也|都|是|并|从来|一定|根本|当然|确实|真的|压根)*"
     r"(?:不会|不建议|不存在|不可能|不需要|无需|从不|从没|从来没|没有|没|并不|并没有|不要求|不允许|不得|不是|不用|绝不|不能够|不能)"
 )
-# the words a spoken denial may start with ("look, nobody ...", "and honestly, you won't ...")
-_EN_LEAD = r"^(?:(?:and|but|so|look|listen|honestly|no|well|again|relax)\s+)*"
+# the words a spoken denial may start with ("look, nobody ...", "and honestly, you won't ..."); a denial
+# by the speaker (_EN) may also start politely or with "don't worry"
+_EN_LEAD_WORDS = "and|but|so|look|listen|honestly|no|well|again|relax"
+_EN_LEAD = r"^(?:(?:" + _EN_LEAD_WORDS + r")\s+)*"
 # "I promise ...", "trust me, ...": a reassurance put before the denial itself
 _EN_REASSURE = r"(?:(?:i (?:can )?(?:promise|swear|guarantee|assure)(?: you)?|trust me|believe me|rest assured)(?: that)?\s+)?"
 _EN = re.compile(
-    r"^(?:(?:and|but|so|look|listen|honestly|no|well|again|sir|maam|of course|dont worry|relax)\s+)*" + _EN_REASSURE +
+    r"^(?:(?:" + _EN_LEAD_WORDS + r"|sir|maam|of course|dont worry)\s+)*" + _EN_REASSURE +
     r"(?:we|i|nobody|no one|noone|our company|the company|this office|that|this|it|there|theres|thats|nobodys|noones|"
     r"were|im|ive|weve|youre not going|you are not going|you will not|you wont|"
     # what the creditor cannot do: "they can't just take your car without a court process"
