@@ -30,7 +30,7 @@ _LEAN = 0.2  # ... and each clause speaks for the categories its sentence scored
 # categories every agent sentence's clauses are scored for, leaning or not: an insult is often one
 # clause said in passing inside a polite, business-like turn
 _ALWAYS_CLAUSES = ("insult_abuse",)
-_RIVAL = 0.3  # a hit's margin over its threshold, as a share of the turn's best margin, below which it yields
+_RIVAL = 0.5  # a hit's margin over its threshold, as a share of the turn's best margin, below which it yields
 
 
 @dataclass(frozen=True)
