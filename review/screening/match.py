@@ -301,7 +301,7 @@ _ZH_DENIED_SPEECH = re.compile(r"(?:不是说|没说|没有说|并没有说|从�
 _ZH_A_NOT_A = re.compile(r"(?<!不)(.)不\1[^就则]{0,3}$")
 _EN_NEGATION = re.compile(
     r"\b(?:not|never|no one|nobody|noone|nobodys|noones|dont|doesnt|didnt|wont|cant|cannot|wouldnt|isnt|arent|wasnt|werent|"
-    r"neither|nor|without)((?: [a-z0-9]+){0,3}) $"
+    r"neither|nor|without)((?: [a-z0-9]+){0,7}) $"
 )
 # "no" alone is left out on purpose: "no choice, you'll go to jail" negates nothing
 _EN_NEW_CLAUSE = {"we", "i", "they", "ill", "well", "theyll", "youll", "youre", "he", "she", "hell", "shell", "if",
@@ -323,7 +323,7 @@ def is_negated(norm_segment: str, start: int, cjk: bool) -> bool:
         if _ZH_NOT_NEGATION.search(before) or _ZH_A_NOT_A.search(before):
             return False
         return bool(_ZH_NEGATION.search(before) or _ZH_REPORTED.search(before))
-    before = " " + " ".join(norm_segment[:start].split()[-7:]) + " "
+    before = " " + " ".join(norm_segment[:start].split()[-10:]) + " "
     if _EN_DENIED_SPEECH.search(before):
         return True
     m = _EN_NEGATION.search(before)
@@ -333,7 +333,11 @@ def is_negated(norm_segment: str, start: int, cjk: bool) -> bool:
     if gap[:1] == ["you"]:  # "can't you borrow...", "won't you pay...": a question that presses
         return False
     if gap[-1:] == ["or"] and len(gap) > 1:
-        gap = gap[:-1]  # "you will not be arrested or go to jail": the negation covers both verbs
+        # "you will not be arrested or go to jail", "don't take out a cash advance or borrow from an
+        # app": the negation covers both verbs, whatever the first one's object
+        gap = gap[:-1]
+    elif len(gap) > 3:
+        return False
     return not any(word in _EN_NEW_CLAUSE for word in gap)
 
 

@@ -60,6 +60,12 @@ def test_english_negation_is_clause_bound(us: Screener, transcript: Make) -> Non
     assert "us.legal.false_consequence" not in _keyword_ids(us, both)  # one negation, two verbs
     either = transcript([("agent", "Don't pay or go to jail, your choice.")], language="en")
     assert "us.legal.false_consequence" in _keyword_ids(us, either)
+    # the negation reaches the second verb however long the first one's object
+    advice = transcript([("agent", "Please don't go running to a payday lender or borrow money from your mom for this.")],
+                        language="en")
+    assert "us.borrowing.induced" not in _keyword_ids(us, advice)
+    pressed = transcript([("agent", "If you can't pay, borrow money from your brother or something.")], language="en")
+    assert "us.borrowing.induced" in _keyword_ids(us, pressed)
 
 
 def test_clause_and_sentence_spans() -> None:

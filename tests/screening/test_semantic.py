@@ -184,6 +184,9 @@ def test_a_category_that_only_just_passed_yields_to_a_clear_one_on_the_same_turn
     ("and you should never send money to an individual's Venmo", True),  # advice against it
     ("please don't send cash to anyone who calls you", True),
     ("don't make me come over there", False),  # a bare imperative is a threat, not a denial
+    ("don't take out a cash advance or borrow from an app for this", True),  # warned off borrowing
+    ("please don't send money to anyone who texts you", True),
+    ("don't make me take this to your boss", False),
     ("if you don't pay we'll see you at your house", False),
     ("nothing has been filed today", True),
     ("no lawsuit has been filed against you", True),

@@ -57,6 +57,10 @@ _EN_NOBODY = re.compile(_EN_LEAD + _EN_REASSURE +
 # imperative "don't" is left out: "don't make me come over there" is a threat
 _EN_ADVICE = re.compile(r"^(?:(?:and|but|so|also|again|just)\s+)*(?:you should never|you should not|you shouldnt|"
                         r"you must never|you must not|please never|please do not|please dont|never)\b")
+# "don't take out a payday loan for this": a bare "don't" that warns off borrowing or paying a stranger
+_EN_WARN_OFF = re.compile(r"^(?:(?:and|but|so|also|again|just|please|honestly|look|and please)\s+)*(?:dont|do not)\s+"
+                          r"(?:(?:\w+\s+){0,3}?)(?:take out|borrow|run to|go running|max out|put (?:it|this|that) on|"
+                          r"apply for|sign up for|pawn|sell|send (?:money|cash|anything)|pay (?:anyone|anybody|someone))\b")
 _EN_UNTIL = re.compile(r"\b(?:until|till|unless)\b")
 _EN_NEGATED_VERB = re.compile(r"\b(?:not|never|wont|dont|cant|cannot|isnt|arent|wouldnt|nobody|no one)\b")
 
@@ -69,7 +73,7 @@ def is_denial(clause: str) -> bool:
     text = normalize(clause, False).strip()
     if _EN_UNTIL.search(text):
         return False  # "we won't stop calling until you pay" promises the opposite
-    if _EN_NOBODY.match(text) or _EN_ADVICE.match(text) or _EN_PASSIVE.match(text):
+    if _EN_NOBODY.match(text) or _EN_ADVICE.match(text) or _EN_PASSIVE.match(text) or _EN_WARN_OFF.match(text):
         return True
     match = _EN.match(text)
     return match is not None and bool(_EN_NEGATED_VERB.search(text[:match.end() + 1]))
