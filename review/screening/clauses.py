@@ -28,6 +28,8 @@ _PAUSE_BREAK = re.compile(_CLAUSE_BREAK.pattern + r"|(?<=[\u4e00-\u9fff]) (?=[\u
 _SENTENCE_BREAK = re.compile(r"[。！？!?；;\n…]+|(?<![0-9A-Z])\.(?![0-9])")
 # a long run-on turn without any punctuation is cut at clause-like words, then at a length
 _LONG = 48
+_LATIN_FACTOR = 2
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 class Span(NamedTuple):
@@ -65,15 +67,18 @@ def sentences(raw: str) -> list[Span]:
     """The sentences of a segment, as spans of ``raw``; a very long one is cut into clauses
     of at most about ``_LONG`` characters so one embedding does not average a whole speech."""
     out: list[Span] = []
+    # English says in about twice the characters what Chinese says: a 48-character English piece is
+    # a fragment ("is a hardship plan") that no head can judge
+    longest = _LONG if _HAN.search(raw) else _LONG * _LATIN_FACTOR
     for sentence in _split(raw, _SENTENCE_BREAK):
-        if sentence.end - sentence.start <= _LONG:
+        if sentence.end - sentence.start <= longest:
             out.append(sentence)
             continue
         piece_start = sentence.start
         last_end = sentence.start
         for clause in _split(raw[sentence.start:sentence.end], _CLAUSE_BREAK):
             c_start, c_end = sentence.start + clause.start, sentence.start + clause.end
-            if c_end - piece_start > _LONG and last_end > piece_start:
+            if c_end - piece_start > longest and last_end > piece_start:
                 out.append(_strip(raw, Span(piece_start, last_end)))
                 piece_start = c_start
             last_end = c_end

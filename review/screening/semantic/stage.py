@@ -67,6 +67,17 @@ def _long_enough(text: str) -> bool:
     return han >= 4 if han else len(text.split()) >= 3
 
 
+_EN_CLAUSE_WORDS = 6
+
+
+def _long_clause(text: str) -> bool:
+    """A clause cut out of its sentence: four Chinese characters, or six English words (an English
+    clause of three or four words, "so nothing surprises you", "box on the notice", is too short for
+    any head to judge, and scores as noise)."""
+    han = len(HAN.findall(text))
+    return han >= 4 if han else len(text.split()) >= _EN_CLAUSE_WORDS
+
+
 def _long_pair(text: str) -> bool:
     """Twelve Chinese characters or eight words: shorter pairs (您别生气 我不是这个意思) are still too
     short for the insult head to judge."""
@@ -169,7 +180,7 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
                 continue
             for part in parts:
                 text = texts[i][part.start:part.end]
-                if part in seen or not _long_enough(text):
+                if part in seen or not _long_clause(text):
                     continue
                 seen.add(part)
                 span = Span(unit.span.start + part.start, unit.span.start + part.end)
