@@ -107,3 +107,13 @@ def test_lists_leave_ordinary_words_alone(cn: Screener, transcript: Make, text: 
 def test_dialect_negation_and_ba_sentences(cn: Screener, transcript: Make, text: str, flagged: bool) -> None:
     ids = _keyword_ids(cn, transcript([("agent", text)]))
     assert ("cn.contacts.reach_out" in ids) is flagged, ids
+
+
+def test_a_long_english_sentence_is_cut_into_pieces_a_head_can_judge() -> None:
+    text = ("Let me explain where it stands so nothing surprises you, "
+            "and then we can look at the hardship plan together before Friday.")
+    pieces = [text[a:b] for a, b in sentences(text)]
+    assert len(pieces) == 2  # cut once, not into four-word fragments ("so nothing surprises you")
+    assert all(len(p.split()) >= 6 for p in pieces)
+    chinese = "您先别着急，我跟您把情况说清楚，然后我们再看看分期的方案，这个月底之前办好就行，您看可以吗"
+    assert all(b - a <= 48 for a, b in sentences(chinese))  # Chinese keeps its shorter pieces
