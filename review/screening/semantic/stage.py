@@ -67,17 +67,6 @@ def _long_enough(text: str) -> bool:
     return han >= 4 if han else len(text.split()) >= 3
 
 
-_EN_CLAUSE_WORDS = 6
-
-
-def _long_clause(text: str) -> bool:
-    """A clause cut out of its sentence: four Chinese characters, or six English words (an English
-    clause of three or four words, "so nothing surprises you", "box on the notice", is too short for
-    any head to judge, and scores as noise)."""
-    han = len(HAN.findall(text))
-    return han >= 4 if han else len(text.split()) >= _EN_CLAUSE_WORDS
-
-
 def _long_pair(text: str) -> bool:
     """Twelve Chinese characters or eight words: shorter pairs (您别生气 我不是这个意思) are still too
     short for the insult head to judge."""
@@ -155,10 +144,11 @@ def _without_weak_rivals(hits: list[SemanticHit], thresholds: dict[str, float]) 
 def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: list[str], emb: np.ndarray,
                   ctx: np.ndarray, probs: np.ndarray, columns: list[int], roles: list[str]) -> tuple[
                       list[_Unit], list[str], list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """The clauses of sentences that scored 'maybe' (one clause a violation, the next not, can
+    """The clauses of Chinese sentences that scored 'maybe' (one clause a violation, the next not, can
     average below the threshold: 我们是监管部门授权的执行单位，能直接冻结你的微信支付宝), added as units;
     and, for the ``_ALWAYS_CLAUSES`` categories only, every pair of neighbouring clauses of every
-    agent sentence, cut at pauses too (您这学历估计也就认识几个字 inside a polite run-on)."""
+    Chinese agent sentence, cut at pauses too (您这学历估计也就认识几个字 inside a polite run-on). A
+    recogniser's Chinese run-on needs the cuts; English keeps its sentences whole."""
     extra: list[tuple[_Unit, str, str, np.ndarray]] = []
     parents: list[int] = []
     leaning_only: list[bool] = []
@@ -166,6 +156,10 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
     for i, unit in enumerate(units):
         if unit.whole or roles[unit.segment] == "customer":
             continue  # a debtor's turns are short: their sentences say it whole
+        if not HAN.search(texts[i]):
+            # English is written with its punctuation and says a thing in a whole sentence: its clauses
+            # ("and a hardship plan if you're out of work") score as noise, not as what was meant
+            continue
         leaning = bool(probs[i, columns].max() >= _MAYBE)
         cuts = [(clauses(texts[i]), True)] if leaning else []
         if always:
@@ -180,7 +174,7 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
                 continue
             for part in parts:
                 text = texts[i][part.start:part.end]
-                if part in seen or not _long_clause(text):
+                if part in seen or not _long_enough(text):
                     continue
                 seen.add(part)
                 span = Span(unit.span.start + part.start, unit.span.start + part.end)
