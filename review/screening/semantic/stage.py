@@ -30,6 +30,10 @@ _LEAN = 0.2  # ... and each clause speaks for the categories its sentence scored
 # categories every agent sentence's clauses are scored for, leaning or not: an insult is often one
 # clause said in passing inside a polite, business-like turn
 _ALWAYS_CLAUSES = ("insult_abuse",)
+# ... and a pair of neighbouring pause clauses speaks for the categories its sentence leaned this much to:
+# a recogniser's run-on holds a lawful clause and an unlawful one (余期记录会如实上报征信 ... 系统下周就会
+# 自动冻结您的银行卡), and only a pair reads the second apart from the first
+_PAIR_LEAN: float | None = 0.75
 _RIVAL = 0.5  # a hit's margin over its threshold, as a share of the turn's best margin, below which it yields
 
 
@@ -151,7 +155,7 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
     recogniser's Chinese run-on needs the cuts; English keeps its sentences whole."""
     extra: list[tuple[_Unit, str, str, np.ndarray]] = []
     parents: list[int] = []
-    leaning_only: list[bool] = []
+    leans: list[tuple[float | None, bool]] = []
     always = [heads.index(c) for c in _ALWAYS_CLAUSES if c in heads.categories and heads.index(c) in columns]
     for i, unit in enumerate(units):
         if unit.whole or roles[unit.segment] == "customer":
@@ -161,26 +165,33 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
             # ("and a hardship plan if you're out of work") score as noise, not as what was meant
             continue
         leaning = bool(probs[i, columns].max() >= _MAYBE)
-        cuts = [(clauses(texts[i]), True)] if leaning else []
-        if always:
+        # each piece: how much its sentence must lean to a category for the piece to speak for it
+        # (None: for none), and whether it speaks for the _ALWAYS_CLAUSES categories regardless
+        pieces: dict[Span, tuple[float | None, bool]] = {}
+        if leaning:
+            parts = clauses(texts[i])
+            if len(parts) > 1:
+                pieces.update((p, (_LEAN, False)) for p in parts)
+        if always or leaning:
             # two neighbouring clauses at a time: a clause alone is too short to judge (像您这种情况
             # reads like contempt), two say what was meant (您这学历估计也就认识几个字 合同上写的东西您看不懂)
             pauses = pause_clauses(texts[i])
-            pairs = [Span(a.start, b.end) for a, b in zip(pauses, pauses[1:], strict=False)]
-            cuts.append(([p for p in pairs if _long_pair(texts[i][p.start:p.end])], False))
-        seen: set[Span] = set()
-        for parts, lean in cuts:
-            if len(parts) < 2:
+            pairs = [p for p in (Span(a.start, b.end) for a, b in zip(pauses, pauses[1:], strict=False))
+                     if _long_pair(texts[i][p.start:p.end])]
+            if len(pairs) > 1:
+                for p in pairs:
+                    held, _ = pieces.get(p, (None, False))
+                    pair_lean = _PAIR_LEAN if leaning else None
+                    pieces[p] = (held if pair_lean is None else pair_lean if held is None else min(held, pair_lean),
+                                 bool(always))
+        for part, speaks in pieces.items():
+            text = texts[i][part.start:part.end]
+            if not _long_enough(text):
                 continue
-            for part in parts:
-                text = texts[i][part.start:part.end]
-                if part in seen or not _long_enough(text):
-                    continue
-                seen.add(part)
-                span = Span(unit.span.start + part.start, unit.span.start + part.end)
-                extra.append((_Unit(unit.segment, span, False), text, contexts[i], ctx[i]))
-                parents.append(i)
-                leaning_only.append(lean)
+            span = Span(unit.span.start + part.start, unit.span.start + part.end)
+            extra.append((_Unit(unit.segment, span, False), text, contexts[i], ctx[i]))
+            parents.append(i)
+            leans.append(speaks)
     if not extra:
         return units, texts, contexts, emb, ctx, probs
     new_emb = encoder.encode([text for _, text, _, _ in extra])
@@ -189,12 +200,12 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
     # a clause speaks only for the categories its sentence already leaned to (_LEAN): 您路上注意安全
     # alone reads like a veiled threat, inside 您路上注意安全，我们下午再联系 it does not; a clause that
     # carries its sentence's claim (我们是监管部门授权的执行单位，能直接冻结…) leans enough. A pause
-    # clause speaks only for the _ALWAYS_CLAUSES categories.
-    keep = probs[parents] >= _LEAN
-    pause_rows = np.flatnonzero(~np.array(leaning_only, dtype=bool))
-    keep[pause_rows] = False
-    if always and len(pause_rows):
-        keep[np.ix_(pause_rows, np.array(always, dtype=np.intp))] = True
+    # pair speaks for the _ALWAYS_CLAUSES categories, and for those its sentence leaned _PAIR_LEAN to.
+    need = np.array([2.0 if lean is None else lean for lean, _ in leans])[:, None]
+    keep = probs[parents] >= need
+    always_rows = np.flatnonzero([regardless for _, regardless in leans])
+    if always and len(always_rows):
+        keep[np.ix_(always_rows, np.array(always, dtype=np.intp))] = True
     new_probs[~keep] = 0.0
     return (units + [u for u, _, _, _ in extra], texts + [t for _, t, _, _ in extra],
             contexts + [c for _, _, c, _ in extra], np.concatenate([emb, new_emb]), np.concatenate([ctx, new_ctx]),
