@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from review.screening.normalize import HAN
+
 # A comma or a full stop ends a clause; so does a conjunction that starts a new one when a
 # recogniser left the punctuation out (ASR output often has none). A full stop between
 # digits (3.5) is a decimal point, not a break.
@@ -29,7 +31,6 @@ _SENTENCE_BREAK = re.compile(r"[。！？!?；;\n…]+|(?<![0-9A-Z])\.(?![0-9])"
 # a long run-on turn without any punctuation is cut at clause-like words, then at a length
 _LONG = 48
 _LATIN_FACTOR = 2
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 class Span(NamedTuple):
@@ -69,7 +70,7 @@ def sentences(raw: str) -> list[Span]:
     out: list[Span] = []
     # English says in about twice the characters what Chinese says: a 48-character English piece is
     # a fragment ("is a hardship plan") that no head can judge
-    longest = _LONG if _HAN.search(raw) else _LONG * _LATIN_FACTOR
+    longest = _LONG if HAN.search(raw) else _LONG * _LATIN_FACTOR
     for sentence in _split(raw, _SENTENCE_BREAK):
         if sentence.end - sentence.start <= longest:
             out.append(sentence)

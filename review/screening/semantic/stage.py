@@ -33,7 +33,7 @@ _ALWAYS_CLAUSES = ("insult_abuse",)
 # ... and a pair of neighbouring pause clauses speaks for the categories its sentence leaned this much to:
 # a recogniser's run-on holds a lawful clause and an unlawful one (余期记录会如实上报征信 ... 系统下周就会
 # 自动冻结您的银行卡), and only a pair reads the second apart from the first
-_PAIR_LEAN: float | None = 0.75
+_PAIR_LEAN = 0.75
 _RIVAL = 0.5  # a hit's margin over its threshold, as a share of the turn's best margin, below which it yields
 
 
@@ -155,7 +155,7 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
     recogniser's Chinese run-on needs the cuts; English keeps its sentences whole."""
     extra: list[tuple[_Unit, str, str, np.ndarray]] = []
     parents: list[int] = []
-    leans: list[tuple[float | None, bool]] = []
+    speaks_for: list[tuple[float | None, bool]] = []
     always = [heads.index(c) for c in _ALWAYS_CLAUSES if c in heads.categories and heads.index(c) in columns]
     for i, unit in enumerate(units):
         if unit.whole or roles[unit.segment] == "customer":
@@ -181,9 +181,9 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
             if len(pairs) > 1:
                 for p in pairs:
                     held, _ = pieces.get(p, (None, False))
-                    pair_lean = _PAIR_LEAN if leaning else None
-                    pieces[p] = (held if pair_lean is None else pair_lean if held is None else min(held, pair_lean),
-                                 bool(always))
+                    if leaning:  # a pair that is also a clause keeps the clause's lower bar
+                        held = _PAIR_LEAN if held is None else min(held, _PAIR_LEAN)
+                    pieces[p] = (held, bool(always))
         for part, speaks in pieces.items():
             text = texts[i][part.start:part.end]
             if not _long_enough(text):
@@ -191,7 +191,7 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
             span = Span(unit.span.start + part.start, unit.span.start + part.end)
             extra.append((_Unit(unit.segment, span, False), text, contexts[i], ctx[i]))
             parents.append(i)
-            leans.append(speaks)
+            speaks_for.append(speaks)
     if not extra:
         return units, texts, contexts, emb, ctx, probs
     new_emb = encoder.encode([text for _, text, _, _ in extra])
@@ -201,9 +201,9 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
     # alone reads like a veiled threat, inside 您路上注意安全，我们下午再联系 it does not; a clause that
     # carries its sentence's claim (我们是监管部门授权的执行单位，能直接冻结…) leans enough. A pause
     # pair speaks for the _ALWAYS_CLAUSES categories, and for those its sentence leaned _PAIR_LEAN to.
-    need = np.array([2.0 if lean is None else lean for lean, _ in leans])[:, None]
+    need = np.array([2.0 if lean is None else lean for lean, _ in speaks_for])[:, None]
     keep = probs[parents] >= need
-    always_rows = np.flatnonzero([regardless for _, regardless in leans])
+    always_rows = np.flatnonzero([regardless for _, regardless in speaks_for])
     if always and len(always_rows):
         keep[np.ix_(always_rows, np.array(always, dtype=np.intp))] = True
     new_probs[~keep] = 0.0
