@@ -63,6 +63,7 @@ bench: install  ## the benchmarks; results land in bench/results/
 	$(BIN)/python bench/screen_quality.py --devset bench/screen_holdout_c --out bench/results/screen_quality_holdout_c.json
 	$(BIN)/python bench/screen_quality.py --devset bench/screen_holdout_d --out bench/results/screen_quality_holdout_d.json
 	$(BIN)/python bench/screen_quality.py --devset bench/screen_holdout_e --out bench/results/screen_quality_holdout_e.json
+	$(BIN)/python bench/screen_quality.py --devset bench/screen_holdout_f --out bench/results/screen_quality_holdout_f.json
 	$(BIN)/python bench/screen_quality.py --devset bench/screen_probe_c --out bench/results/screen_quality_probe_c.json
 	$(BIN)/python bench/screen_quality.py --devset bench/screen_probe_d --out bench/results/screen_quality_probe_d.json
 	$(BIN)/python bench/screen_quality.py --devset bench/screen_probe_e --out bench/results/screen_quality_probe_e.json

@@ -4,10 +4,10 @@
 
 The development set (``bench/screen_devset/calls_*.jsonl``) is whole calls written
 apart from the corpus and the packs, each with labels: the categories it contains
-and the turns that contain them. It is never used for training. Five more held-out sets of the
+and the turns that contain them. It is never used for training. Six more held-out sets of the
 same form, each written by a writer who saw neither the corpus, the packs nor the other sets, run
-with ``--devset bench/screen_holdout``, ``bench/screen_holdout_b`` ... ``bench/screen_holdout_e``
-(see their READMEs: the first was read for classes of misses during development, the other four
+with ``--devset bench/screen_holdout``, ``bench/screen_holdout_b`` ... ``bench/screen_holdout_f``
+(see their READMEs: the first was read for classes of misses during development, the other five
 only ever as figures and the rule ids they raise). The probes (``bench/screen_probe_c``, ``_d``,
 ``_e``) are small read sets aimed at one weakness each (``_e``: compliant calls close to violations).
 
