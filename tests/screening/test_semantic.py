@@ -101,6 +101,26 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     assert heads.threshold("insult_abuse", "en") == pytest.approx(float(heads.thresholds[0]))
 
 
+def test_augmented_copies_share_one_utterance_weight() -> None:
+    """Every utterance weighs the same in training however many noisy and swapped copies are drawn:
+    its as-written row counts once, its noisy copies once together, its context swaps once together."""
+    import random
+
+    from review.screening.semantic import train as training
+
+    items = load_corpus(CORPUS_DIR / "zh_hard_negatives.jsonl")[:40]
+    rows = training._augment(items, random.Random(1), draws=3)
+    by_group: dict[int, list[float]] = {}
+    for row in rows:
+        by_group.setdefault(row.group, []).append(row.weight)
+    assert all(sum(weights) == pytest.approx(3.0) for weights in by_group.values())
+    written = [row.text for row in rows if row.written]
+    assert written == [u.text for u in items]  # the exemplars a finding shows are the corpus's own words
+    noisy = {row.text for row in rows if not row.written and row.weight < 1 and row.context == items[0].context
+             and row.group == rows[0].group}
+    assert len(noisy) > 1  # the draws differ: that is what averages one draw's luck out
+
+
 def test_threshold_sweep_matches_counting_every_cut() -> None:
     from review.screening.semantic import train as training
 
