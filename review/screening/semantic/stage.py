@@ -34,6 +34,7 @@ _ALWAYS_CLAUSES = ("insult_abuse",)
 # a recogniser's run-on holds a lawful clause and an unlawful one (余期记录会如实上报征信 ... 系统下周就会
 # 自动冻结您的银行卡), and only a pair reads the second apart from the first
 _PAIR_LEAN = 0.75
+_NEVER = float("inf")  # a lean no sentence reaches: the piece speaks for no category by its sentence's lean
 _RIVAL = 0.5  # a hit's margin over its threshold, as a share of the turn's best margin, below which it yields
 
 
@@ -155,7 +156,7 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
     recogniser's Chinese run-on needs the cuts; English keeps its sentences whole."""
     extra: list[tuple[_Unit, str, str, np.ndarray]] = []
     parents: list[int] = []
-    speaks_for: list[tuple[float | None, bool]] = []
+    speaks_for: list[tuple[float, bool]] = []
     always = [heads.index(c) for c in _ALWAYS_CLAUSES if c in heads.categories and heads.index(c) in columns]
     for i, unit in enumerate(units):
         if unit.whole or roles[unit.segment] == "customer":
@@ -166,8 +167,8 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
             continue
         leaning = bool(probs[i, columns].max() >= _MAYBE)
         # each piece: how much its sentence must lean to a category for the piece to speak for it
-        # (None: for none), and whether it speaks for the _ALWAYS_CLAUSES categories regardless
-        pieces: dict[Span, tuple[float | None, bool]] = {}
+        # (_NEVER: for none), and whether it speaks for the _ALWAYS_CLAUSES categories regardless
+        pieces: dict[Span, tuple[float, bool]] = {}
         if leaning:
             parts = clauses(texts[i])
             if len(parts) > 1:
@@ -180,9 +181,9 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
                      if _long_pair(texts[i][p.start:p.end])]
             if len(pairs) > 1:
                 for p in pairs:
-                    held, _ = pieces.get(p, (None, False))
+                    held, _ = pieces.get(p, (_NEVER, False))
                     if leaning:  # a pair that is also a clause keeps the clause's lower bar
-                        held = _PAIR_LEAN if held is None else min(held, _PAIR_LEAN)
+                        held = min(held, _PAIR_LEAN)
                     pieces[p] = (held, bool(always))
         for part, speaks in pieces.items():
             text = texts[i][part.start:part.end]
@@ -201,7 +202,7 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
     # alone reads like a veiled threat, inside 您路上注意安全，我们下午再联系 it does not; a clause that
     # carries its sentence's claim (我们是监管部门授权的执行单位，能直接冻结…) leans enough. A pause
     # pair speaks for the _ALWAYS_CLAUSES categories, and for those its sentence leaned _PAIR_LEAN to.
-    need = np.array([2.0 if lean is None else lean for lean, _ in speaks_for])[:, None]
+    need = np.array([lean for lean, _ in speaks_for])[:, None]
     keep = probs[parents] >= need
     always_rows = np.flatnonzero([regardless for _, regardless in speaks_for])
     if always and len(always_rows):

@@ -55,6 +55,8 @@ OVERLAPS = (
     {"customer_complaint_or_regulator", "customer_vulnerability"},
 )
 MIN_POSITIVES = 8
+# what one utterance weighs in training: as written, its noisy copies together, its context swaps together
+_UTTERANCE_WEIGHT = 3.0
 AUGMENT_DRAWS = 3
 
 
@@ -189,7 +191,7 @@ def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
     groups = np.array([r.group for r in rows])
     row_weight = np.array([r.weight for r in rows])
     languages = np.array([r.language for r in rows])
-    categories = sorted(c for c in set(labels) - {NONE} if np.sum(row_weight[labels == c]) >= MIN_POSITIVES * 3)
+    categories = sorted(c for c in set(labels) - {NONE} if np.sum(row_weight[labels == c]) >= MIN_POSITIVES * _UTTERANCE_WEIGHT)
     n_feat = x.shape[1]
     coef = np.zeros((len(categories), n_feat), dtype=np.float32)
     bias = np.zeros(len(categories), dtype=np.float32)
@@ -214,7 +216,7 @@ def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
         # exactly: each language with enough positives gets its own, chosen out of fold the same way
         for language in ("zh", "en"):
             mask = languages[keep] == language
-            if np.sum(wk[mask & yk]) >= MIN_POSITIVES * 3:
+            if np.sum(wk[mask & yk]) >= MIN_POSITIVES * _UTTERANCE_WEIGHT:
                 by_language.setdefault(language, {})[category] = round(
                     _threshold(yk[mask], oof[mask], gk[mask], wk[mask])[0], 4)
         progress(f"{category}: {report[category]}")
