@@ -260,3 +260,29 @@ def test_an_insult_said_in_passing_inside_a_long_polite_turn(cn: Screener, trans
     polite = said.replace("就您这脑子估计也看不明白", "像您这种情况可以申请分期")
     assert not [f for f in _semantic(cn, transcript([("customer", "我看不懂这个账单"), ("agent", polite)]))
                 if f.category == "insult_abuse"]
+
+
+def test_a_score_counts_only_where_the_corpus_agrees_nearby() -> None:
+    import dataclasses
+
+    from review.screening.semantic.stage import score_call
+
+    heads = load_heads(HEADS_FILE)
+    raws, roles = ["我这个月真的没钱", "你他妈连狗都不如，废物一个"], ["customer", "agent"]
+    wanted = {"insult_abuse": ("agent", heads.threshold("insult_abuse", "zh"))}
+    found = score_call(heads, raws, roles, wanted)
+    assert [h.segment for h in found] == [1]
+    # the same scores, but no insult among the labelled utterances: nothing nearby agrees, no hit
+    unlabelled = dataclasses.replace(heads, exemplar_category=[
+        "none" if c == "insult_abuse" else c for c in heads.exemplar_category], _exemplars32=None)
+    assert not score_call(unlabelled, raws, roles, wanted)
+
+
+@pytest.mark.parametrize("text", [
+    "That's completely reasonable, and honestly a good instinct.",
+    "Let me explain where it stands so nothing surprises you.",
+])
+def test_polite_english_is_not_an_insult(us: Screener, transcript: Make, text: str) -> None:
+    found = _semantic(us, transcript([("customer", "I want to see it in writing first."), ("agent", text)],
+                                     language="en"))
+    assert not [f for f in found if f.category == "insult_abuse"], text

@@ -36,6 +36,10 @@ _ALWAYS_CLAUSES = ("insult_abuse",)
 _PAIR_LEAN = 0.75
 _NEVER = float("inf")  # a lean no sentence reaches: the piece speaks for no category by its sentence's lean
 _RIVAL = 0.5  # a hit's margin over its threshold, as a share of the turn's best margin, below which it yields
+# a passing unit is a hit only when its category is among the corpus utterances nearest to it: the
+# linear heads extrapolate, and a polite sentence far from every insult in the corpus ("that's honestly
+# a good instinct", "this is the remaining patient responsibility") can still add up past the line
+_AGREEMENT_K = 10
 
 
 @dataclass(frozen=True)
@@ -112,18 +116,21 @@ def score_call(heads: Heads, raws: list[str], roles: list[str],
                      [i for i in range(len(units)) if roles[units[i].segment] != "customer"
                       and probs[i, columns].max() >= floor])
     hits = []
+    near_cache: dict[int, list[Exemplar]] = {}
     for category, (role, threshold) in wanted.items():
         column = probs[:, heads.index(category)]
-        best: dict[int, int] = {}
+        best: dict[int, tuple[int, list[Exemplar]]] = {}
         for i, unit in enumerate(units):
             if column[i] < threshold or not role_ok(role, roles[unit.segment]):
                 continue
             held = best.get(unit.segment)
-            if held is None or _better(units[i], column[i], units[held], column[held]):
-                best[unit.segment] = i
-        for segment, i in sorted(best.items()):
-            hits.append(SemanticHit(category, segment, units[i].span, round(float(column[i]), 3),
-                                    tuple(heads.nearest(emb[i]))))
+            if held is not None and not _better(units[i], column[i], units[held[0]], column[held[0]]):
+                continue
+            near = near_cache.get(i) or near_cache.setdefault(i, heads.nearest(emb[i], _AGREEMENT_K))
+            if any(e.category == category for e in near):
+                best[unit.segment] = (i, near)
+        for segment, (i, near) in sorted(best.items()):
+            hits.append(SemanticHit(category, segment, units[i].span, round(float(column[i]), 3), tuple(near[:2])))
     return _without_weak_rivals(hits, {category: threshold for category, (_, threshold) in wanted.items()})
 
 
