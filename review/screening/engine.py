@@ -28,7 +28,7 @@ from review.screening.match import (
 )
 from review.screening.normalize import SEPARATOR
 from review.screening.required import metadata_names, part_said
-from review.screening.rules import RulePack
+from review.screening.rules import Gate, RulePack
 from review.screening.semantic_rules import merge_findings, semantic_findings, semantic_plan
 from review.screening.slips import one_slip, sound_pattern
 from review.screening.us_states import debtor_state
@@ -240,7 +240,7 @@ def _required(c: Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]
     window = float(rule.params["window_seconds"])
     if meta.get("answered") is False or not any(role_ok(rule.applies_to, r) for r in call.roles):
         return []  # no conversation, nothing the agent had to say
-    if c.gate and _hits(call, by_phrase, c.gate, rule.params["unless"].role):
+    if "unless" in rule.params and _gate_heard(c, call, by_phrase, rule.params["unless"]):
         return []  # e.g. a location call with a third party: the disclosure must not be made at all
     states = rule.params.get("only_in_states")
     if states and debtor_state(meta) not in (states | {None}):
@@ -257,6 +257,17 @@ def _required(c: Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]
     if not missing:
         return []
     return [_finding(c, None, None, f"not said in the first {window:g} s: {'; '.join(missing)}", 0.0, window)]
+
+
+def _gate_heard(c: Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]], gate: Gate) -> bool:
+    """Whether a phrase or pattern of ``gate`` is said by its role within its first turns."""
+    turns = [i for i, r in enumerate(call.roles) if role_ok(gate.role, r)][:gate.first_turns]
+    if not turns:
+        return False
+    last = turns[-1]
+    if any(h.segment <= last for h in _hits(call, by_phrase, c.gate, gate.role)):
+        return True
+    return any(pattern.search(call.norm[i]) for pattern in gate.patterns for i in turns)
 
 
 @lru_cache(maxsize=64)

@@ -299,8 +299,10 @@ _ZH_DENIED_SPEECH = re.compile(r"(?:不是说|没说|没有说|并没有说|从�
                                r"|(?:没有|并没有|没)(?:任何|哪条|1条)?(?:规定|法律|条文|政策)(?:说|讲|规定)\S{0,12}$")
 # 信不信 / 会不会: a question, not a denial; but 不会，不会坐牢 is a stutter of the denial
 _ZH_A_NOT_A = re.compile(r"(?<!不)(.)不\1[^就则]{0,3}$")
+# the greedy lead finds the negation nearest the hit: in "nobody's coming tonight, and nobody is going to
+# arrest you" the second "nobody" negates, the first is too far away
 _EN_NEGATION = re.compile(
-    r"\b(?:not|never|no one|nobody|noone|nobodys|noones|dont|doesnt|didnt|wont|cant|cannot|wouldnt|isnt|arent|wasnt|werent|"
+    r".*\b(?:not|never|no one|nobody|noone|nobodys|noones|dont|doesnt|didnt|wont|cant|cannot|wouldnt|isnt|arent|wasnt|werent|"
     r"neither|nor|without)((?: [a-z0-9]+){0,7}) $"
 )
 # "no" alone is left out on purpose: "no choice, you'll go to jail" negates nothing

@@ -40,6 +40,15 @@ class Side:
 
 
 @dataclass(frozen=True)
+class Gate(Side):
+    """A required rule's ``unless``: phrases or patterns (on the normalised text) that, said by
+    ``role`` in its first ``first_turns`` turns, lift the requirement (a third party answered)."""
+
+    patterns: tuple[re.Pattern[str], ...] = ()
+    first_turns: int | None = None
+
+
+@dataclass(frozen=True)
 class Example:
     """A small call the rule must (or must not) flag: segments, metadata, prior calls."""
 
@@ -212,8 +221,8 @@ def _check_params(rule_type: str, params: dict[str, Any], where: _Where, line: i
         groups = need("groups", list)
         params["groups"] = tuple(_required_part(g, where, line_of(g, line), what) for g in groups)
         need("window_seconds", int | float)
-        if "unless" in params:  # heard anywhere in the call: the requirement does not apply (a location call)
-            params["unless"] = _side(params["unless"], where, line, what, "unless")
+        if "unless" in params:  # heard: the requirement does not apply (a location call)
+            params["unless"] = _gate(params["unless"], where, line, what)
         if "only_in_states" in params:  # a state law's requirement: debtors elsewhere are not asked for it
             params["only_in_states"] = frozenset(
                 s.upper() for s in _strings(params["only_in_states"], where, line, what, "only_in_states"))
@@ -272,6 +281,30 @@ def _side(raw: Any, where: _Where, line: int, what: str, key: str) -> Side:
     if role not in ROLES:
         raise where.fail(line, what, f"{key}.role must be one of {', '.join(ROLES)}")
     return Side(role, _strings(raw.get("phrases"), where, line, what, f"{key}.phrases"))
+
+
+def _gate(raw: Any, where: _Where, line: int, what: str) -> Gate:
+    if not isinstance(raw, dict):
+        raise where.fail(line, what, "unless must be a mapping with role and phrases or patterns")
+    unknown = set(raw) - {"role", "phrases", "patterns", "first_turns"}
+    if unknown:
+        raise where.fail(line, what, f"unknown unless keys {sorted(unknown)}")
+    role = raw.get("role", "either")
+    if role not in ROLES:
+        raise where.fail(line, what, f"unless.role must be one of {', '.join(ROLES)}")
+    phrases = _strings(raw.get("phrases"), where, line, what, "unless.phrases", required=False)
+    patterns = []
+    for pattern in _strings(raw.get("patterns"), where, line, what, "unless.patterns", required=False):
+        try:
+            patterns.append(re.compile(pattern))
+        except re.error as exc:
+            raise where.fail(line, what, f"unless pattern {pattern!r} is not a valid regular expression: {exc}") from exc
+    if not (phrases or patterns):
+        raise where.fail(line, what, "unless needs phrases or patterns")
+    first = raw.get("first_turns")
+    if first is not None and (isinstance(first, bool) or not isinstance(first, int) or first < 1):
+        raise where.fail(line, what, "unless.first_turns must be a positive whole number")
+    return Gate(role, phrases, tuple(patterns), first)
 
 
 def _check_semantic(params: dict[str, Any], where: _Where, line: int, what: str) -> None:

@@ -31,8 +31,10 @@ def one_slip(pattern: re.Pattern[str], norm: str, raw: str, start: int, end: int
     if len(HAN.findall(norm[start:end])) < 3:
         return False  # 多你 sounds like 剁你: two characters are too few to tell
     first, last = original_span(raw, start, end, True)
-    if re.search(r"[，。！？；、,.!?;]", raw[first:last]):
-        return False  # across a pause the words belong to different thoughts
+    if re.search(r"[，。！？；、,.!?;\s]", raw[first:last].strip()):
+        # across a pause the words belong to different thoughts; a recogniser that writes no
+        # punctuation marks its pauses with spaces (强多了 您现在有收入吗 is no 剁了你)
+        return False
     for i in range(start, end):
         for ch in literals.get(sound_of(norm[i]), ""):
             if ch == norm[i]:

@@ -67,6 +67,21 @@ def test_invalid_rules_are_refused(tmp_path: Path, change: tuple[str, str], reas
     assert reason in message and "site.yaml:" in message
 
 
+REQUIRED_RULE = GOOD_RULE.replace("type: keyword", "type: required").replace(
+    "params: {phrases: [废物]}", "params: {window_seconds: 30, groups: [[工号]], unless: UNLESS}")
+
+
+@pytest.mark.parametrize(("unless", "reason"), [
+    ("{role: customer, phrases: [打错了], first_turns: 0}", "first_turns must be a positive"),
+    ("{role: customer, patterns: ['打错(了']}", "unless pattern"),
+    ("{role: customer}", "unless needs phrases or patterns"),
+    ("{role: customer, phrases: [打错了], when: x}", "unknown unless keys ['when']"),
+])
+def test_invalid_third_party_gates_are_refused(tmp_path: Path, unless: str, reason: str) -> None:
+    message = _error(REQUIRED_RULE.replace("UNLESS", unless), tmp_path)
+    assert reason in message and "site.yaml:" in message
+
+
 def test_bad_regex_and_duplicate_ids(tmp_path: Path) -> None:
     regex = GOOD_RULE.replace("type: keyword", "type: regex").replace("{phrases: [废物]}", "{pattern: '(废物'}")
     assert "not a valid regular expression" in _error(regex, tmp_path)
