@@ -188,12 +188,15 @@ def test_a_category_that_only_just_passed_yields_to_a_clear_one_on_the_same_turn
 
     thresholds = {"shaming_exposure": 0.5, "threat_violence": 0.5, "insult_abuse": 0.5, "obscenity": 0.6}
     kept = _without_weak_rivals([hit("shaming_exposure", 3, 0.95), hit("threat_violence", 3, 0.52),
-                                 hit("insult_abuse", 5, 0.9), hit("obscenity", 5, 0.85),
-                                 hit("threat_violence", 7, 0.51)], thresholds)
+                                 hit("insult_abuse", 5, 0.9), hit("obscenity", 5, 0.9),
+                                 hit("threat_violence", 7, 0.51),
+                                 hit("family_or_contacts_threat", 9, 0.97), hit("threat_violence", 9, 0.85)],
+                                {**thresholds, "family_or_contacts_threat": 0.5})
     assert {(h.category, h.segment) for h in kept} == {
         ("shaming_exposure", 3),  # the weak threat on turn 3 gave way
         ("insult_abuse", 5), ("obscenity", 5),  # both clear: both stand
-        ("threat_violence", 7)}  # alone on its turn: a weak hit still stands
+        ("threat_violence", 7),  # alone on its turn: a weak hit still stands
+        ("family_or_contacts_threat", 9)}  # a passing threat well behind a clear contact threat gave way
 
 
 @pytest.mark.parametrize(("clause", "denial"), [

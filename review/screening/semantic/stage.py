@@ -35,7 +35,11 @@ _ALWAYS_CLAUSES = ("insult_abuse",)
 # 自动冻结您的银行卡), and only a pair reads the second apart from the first
 _PAIR_LEAN = 0.75
 _NEVER = float("inf")  # a lean no sentence reaches: the piece speaks for no category by its sentence's lean
-_RIVAL = 0.5  # a hit's margin over its threshold, as a share of the turn's best margin, below which it yields
+# a hit's margin over its threshold, as a share of the turn's best margin, below which it yields: at 0.5
+# a contact threat also stood as a threat and a shaming threat as a contact threat on the same turn
+# (most of the wrong findings on the held-out calls' violating turns); at 0.8 they yield, while a turn
+# that truly does two things (an insult in obscene words) still scores both well
+_RIVAL = 0.8
 # a passing unit is a hit only when its category is among the corpus utterances nearest to it: the
 # linear heads extrapolate, and a polite sentence far from every insult in the corpus ("that's honestly
 # a good instinct", "this is the remaining patient responsibility") can still add up past the line
