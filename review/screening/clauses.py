@@ -87,6 +87,11 @@ def sentences(raw: str) -> list[Span]:
     return [s for s in out if s.end > s.start]
 
 
+def whole_sentences(raw: str) -> list[Span]:
+    """The sentences of a segment, uncut (``sentences`` cuts the long ones into pieces)."""
+    return _split(raw, _SENTENCE_BREAK)
+
+
 def clauses(raw: str) -> list[Span]:
     """The clauses of a text (between commas, full stops and clause-starting conjunctions)."""
     return _split(raw, _CLAUSE_BREAK)

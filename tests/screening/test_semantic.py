@@ -226,6 +226,29 @@ def test_denial_clauses(clause: str, denial: bool) -> None:
     assert is_denial(clause) is denial
 
 
+@pytest.mark.parametrize(("text", "left"), [
+    # the items of a denied list are denied with it
+    ("We will never ask you to pay with gift cards, crypto, a wire to a person, or Zelle to an individual.", []),
+    ("我们不会要求您转到个人微信、支付宝，您只在官方App还款就行", ["您只在官方App还款就行"]),
+    # a new statement after the comma is not an item of the list
+    ("We won't call your boss, your sister will hear from us though", ["your sister will hear from us though"]),
+    ("我们不会上门，家里人明天都会知道", ["家里人明天都会知道"]),
+])
+def test_a_denied_list_and_what_follows_it(text: str, left: list[str]) -> None:
+    from review.screening.semantic.denial import without_denials
+
+    kept = without_denials(text)
+    assert kept is not None and [text[k.start:k.end] for k in kept] == left
+
+
+def test_a_scam_warning_cut_into_pieces_is_no_payment_request(us: Screener, transcript: Make) -> None:
+    turn = ("You shouldn't just take my word for it. Hang up and call the number on the back of your card. And "
+            "whoever you talk to, us included, nobody legitimate will ask you to pay by gift card, a wire to a "
+            "person, or a personal Zelle.")
+    found = _semantic(us, transcript([("customer", "How do I know you're real?"), ("agent", turn)], language="en"))
+    assert not [f for f in found if f.category == "private_payment_channel"]
+
+
 @pytest.mark.parametrize(("text", "vulgar"), [
     ("你他妈连狗都不如", True),
     ("沙比玩意儿，还不还", True),  # a recogniser's homophone of 傻逼

@@ -79,8 +79,45 @@ def is_denial(clause: str) -> bool:
     return match is not None and bool(_EN_NEGATED_VERB.search(text[:match.end() + 1]))
 
 
+# a list goes on after a comma: "we will never ask for gift cards, a wire to a person, or a personal Zelle"
+# denies all three; a new clause starts with a subject or a connective and is not part of the list
+_LIST_BREAK = re.compile(r"^[\s,，、]*$")
+_EN_NEW_CLAUSE_START = re.compile(
+    r"^(?:we|i|you|he|she|they|it|its|that|thats|this|there|theres|if|but|so|because|please|let|lets|just|then|"
+    r"now|otherwise|unless|when|once|which|who|im|were|youre|youll|well|ill)\b")
+# ... and holds no verb of its own: "your sister will hear from us" is a new statement, not an item
+_EN_VERB = re.compile(r"\b(?:will|would|can|could|should|shall|must|may|might|is|are|was|were|am|be|been|have|has|"
+                      r"had|do|does|did|gonna|going|wont|cant|dont|ll|re|s)\b")
+
+
+def _list_item(clause: str, separator: str) -> bool:
+    """Whether ``clause`` reads as one more item of the list before it: a short noun phrase after a comma
+    (a wire to a person), or in Chinese after the enumeration comma 、 (支付宝)."""
+    from review.screening.normalize import HAN, normalize
+
+    if HAN.search(clause):
+        return "、" in separator and len(HAN.findall(clause)) <= 8
+    text = normalize(clause, False).strip()
+    words = text.split()
+    return 0 < len(words) <= 8 and not _EN_NEW_CLAUSE_START.match(text) and not _EN_VERB.search(text)
+
+
 def without_denials(text: str) -> list[Span] | None:
-    """The clauses of ``text`` that are not denials, or None when it holds no denial at all."""
+    """The clauses of ``text`` that are not denials, or None when it holds no denial at all. The items of a
+    list that a denial opens are denied with it."""
     parts = clauses(text)
-    kept = [p for p in parts if not is_denial(text[p.start:p.end])]
+    kept: list[Span] = []
+    denying = False
+    previous_end = 0
+    for part in parts:
+        clause = text[part.start:part.end]
+        if is_denial(clause):
+            denying = True
+        elif denying and _LIST_BREAK.match(text[previous_end:part.start]) \
+                and _list_item(clause, text[previous_end:part.start]):
+            pass  # still the denied list
+        else:
+            denying = False
+            kept.append(part)
+        previous_end = part.end
     return None if len(kept) == len(parts) else kept

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from review.screening.clauses import Span, clauses, pause_clauses, sentences
+from review.screening.clauses import Span, clauses, pause_clauses, sentences, whole_sentences
 from review.screening.match import role_ok
 from review.screening.normalize import HAN
 from review.screening.semantic import encoder
@@ -60,6 +60,7 @@ class _Unit:
     segment: int
     span: Span
     whole: bool
+    lead: int = 0  # characters of its sentence before it, for a piece of a long sentence
 
 
 def _context(raws: list[str], roles: list[str], segment: int) -> str:
@@ -89,7 +90,9 @@ def _long_pair(text: str) -> bool:
 
 def _units(raw: str, segment: int) -> list[_Unit]:
     parts = [s for s in sentences(raw) if _long_enough(raw[s.start:s.end])]
-    units = [_Unit(segment, s, False) for s in parts]
+    starts = [w.start for w in whole_sentences(raw)]
+    units = [_Unit(segment, s, False, s.start - max((w for w in starts if w <= s.start), default=s.start))
+             for s in parts]
     if len(parts) > 1 and len(raw.strip()) <= (_WHOLE_TURN_MAX if HAN.search(raw) else 2 * _WHOLE_TURN_MAX):
         units.append(_Unit(segment, Span(parts[0].start, parts[-1].end), True))
     return units
@@ -116,7 +119,7 @@ def score_call(heads: Heads, raws: list[str], roles: list[str],
     units, texts, contexts, emb, ctx, probs = _with_clauses(heads, units, texts, contexts, emb, ctx, probs, columns,
                                                             roles)
     # only the agent's denials: a debtor's "I don't see the point of going on" is no denial
-    _rescore_denials(heads, units, texts, contexts, emb, ctx, probs,
+    _rescore_denials(heads, raws, units, texts, contexts, emb, ctx, probs,
                      [i for i in range(len(units)) if roles[units[i].segment] != "customer"
                       and probs[i, columns].max() >= floor])
     hits = []
@@ -224,13 +227,29 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
             np.concatenate([probs, new_probs]))
 
 
-def _rescore_denials(heads: Heads, units: list[_Unit], texts: list[str], contexts: list[str], emb: np.ndarray,
-                     ctx: np.ndarray, probs: np.ndarray, passing: list[int]) -> None:
+def _kept(raws: list[str], unit: _Unit, text: str) -> list[Span] | None:
+    """``without_denials`` of a unit's text; a piece of a long sentence is read with the rest of its
+    sentence before it, since the denial may open there ("nobody legitimate will ask you to pay by gift
+    card, | a wire to a person, or a personal Zelle")."""
+    if not unit.lead or unit.whole:
+        return without_denials(text)
+    start = unit.span.start - unit.lead
+    kept = without_denials(raws[unit.segment][start:unit.span.end])
+    if kept is None:
+        return None
+    inside = [Span(max(k.start, unit.lead) - unit.lead, k.end - unit.lead) for k in kept if k.end > unit.lead]
+    if len(inside) == 1 and inside[0].start <= len(text) - len(text.lstrip()) and inside[0].end >= len(text.rstrip()):
+        return None  # the denial before it ended before this piece
+    return inside
+
+
+def _rescore_denials(heads: Heads, raws: list[str], units: list[_Unit], texts: list[str], contexts: list[str],
+                     emb: np.ndarray, ctx: np.ndarray, probs: np.ndarray, passing: list[int]) -> None:
     """Score the passing units again without their denial clauses (in place); a unit that is
     all denial scores zero. See ``denial``: 我们不会联系您的家人 is not a threat to."""
     again: list[tuple[int, str, Span]] = []
     for i in passing:
-        kept = without_denials(texts[i])
+        kept = _kept(raws, units[i], texts[i])
         if kept is None:
             continue
         rest = " ".join(texts[i][k.start:k.end] for k in kept)
