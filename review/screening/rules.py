@@ -259,19 +259,14 @@ def _required_part(raw: Any, where: _Where, line: int, what: str) -> RequiredPar
         raise where.fail(line, what, f"unknown keys {sorted(unknown)} in a required group")
     phrases = _strings(raw.get("phrases"), where, line, what, "phrases", required=False)
     metadata = _strings(raw.get("metadata"), where, line, what, "metadata", required=False)
-    patterns = []
-    for pattern in _strings(raw.get("patterns"), where, line, what, "patterns", required=False):
-        try:
-            patterns.append(re.compile(pattern))
-        except re.error as exc:
-            raise where.fail(line, what, f"pattern {pattern!r} is not a valid regular expression: {exc}") from exc
+    patterns = _patterns(raw.get("patterns"), where, line, what, "patterns", "pattern")
     if not (phrases or patterns or metadata):
         raise where.fail(line, what, "a required group needs phrases, patterns or metadata")
     metadata_only = raw.get("metadata_only", False)
     if not isinstance(metadata_only, bool) or (metadata_only and not metadata):
         raise where.fail(line, what, "metadata_only must be true or false, and true needs metadata keys")
     label = str(raw.get("label") or " / ".join(phrases[:3]) or "pattern")
-    return RequiredPart(label, phrases, tuple(patterns), metadata, metadata_only)
+    return RequiredPart(label, phrases, patterns, metadata, metadata_only)
 
 
 def _side(raw: Any, where: _Where, line: int, what: str, key: str) -> Side:
@@ -281,6 +276,16 @@ def _side(raw: Any, where: _Where, line: int, what: str, key: str) -> Side:
     if role not in ROLES:
         raise where.fail(line, what, f"{key}.role must be one of {', '.join(ROLES)}")
     return Side(role, _strings(raw.get("phrases"), where, line, what, f"{key}.phrases"))
+
+
+def _patterns(raw: Any, where: _Where, line: int, what: str, key: str, name: str) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in _strings(raw, where, line, what, key, required=False):
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise where.fail(line, what, f"{name} {pattern!r} is not a valid regular expression: {exc}") from exc
+    return tuple(compiled)
 
 
 def _gate(raw: Any, where: _Where, line: int, what: str) -> Gate:
@@ -293,18 +298,13 @@ def _gate(raw: Any, where: _Where, line: int, what: str) -> Gate:
     if role not in ROLES:
         raise where.fail(line, what, f"unless.role must be one of {', '.join(ROLES)}")
     phrases = _strings(raw.get("phrases"), where, line, what, "unless.phrases", required=False)
-    patterns = []
-    for pattern in _strings(raw.get("patterns"), where, line, what, "unless.patterns", required=False):
-        try:
-            patterns.append(re.compile(pattern))
-        except re.error as exc:
-            raise where.fail(line, what, f"unless pattern {pattern!r} is not a valid regular expression: {exc}") from exc
+    patterns = _patterns(raw.get("patterns"), where, line, what, "unless.patterns", "unless pattern")
     if not (phrases or patterns):
         raise where.fail(line, what, "unless needs phrases or patterns")
     first = raw.get("first_turns")
     if first is not None and (isinstance(first, bool) or not isinstance(first, int) or first < 1):
         raise where.fail(line, what, "unless.first_turns must be a positive whole number")
-    return Gate(role, phrases, tuple(patterns), first)
+    return Gate(role, phrases, patterns, first)
 
 
 def _check_semantic(params: dict[str, Any], where: _Where, line: int, what: str) -> None:

@@ -133,7 +133,9 @@ def score_call(heads: Heads, raws: list[str], roles: list[str],
             held = best.get(unit.segment)
             if held is not None and not _better(units[i], column[i], units[held[0]], column[held[0]]):
                 continue
-            near = near_cache.get(i) or near_cache.setdefault(i, heads.nearest(emb[i], _AGREEMENT_K))
+            near = near_cache.get(i)
+            if near is None:
+                near = near_cache[i] = heads.nearest(emb[i], _AGREEMENT_K)
             if any(e.category == category for e in near):
                 best[unit.segment] = (i, near)
         for segment, (i, near) in sorted(best.items()):
@@ -238,8 +240,8 @@ def _kept(raws: list[str], unit: _Unit, text: str) -> list[Span] | None:
     if kept is None:
         return None
     inside = [Span(max(k.start, unit.lead) - unit.lead, k.end - unit.lead) for k in kept if k.end > unit.lead]
-    if len(inside) == 1 and inside[0].start <= len(text) - len(text.lstrip()) and inside[0].end >= len(text.rstrip()):
-        return None  # the denial before it ended before this piece
+    if len(inside) == len(clauses(text)):
+        return None  # the piece is cut at clause breaks: none of its clauses was denied
     return inside
 
 
