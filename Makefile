@@ -65,6 +65,7 @@ bench: install  ## the benchmarks; results land in bench/results/
 	$(BIN)/python bench/screen_quality.py --devset bench/screen_holdout_e --out bench/results/screen_quality_holdout_e.json
 	$(BIN)/python bench/screen_quality.py --devset bench/screen_holdout_f --out bench/results/screen_quality_holdout_f.json
 	$(BIN)/python bench/screen_quality.py --devset bench/screen_holdout_g --out bench/results/screen_quality_holdout_g.json
+	$(BIN)/python bench/screen_quality.py --devset bench/screen_holdout_h --out bench/results/screen_quality_holdout_h.json
 	$(BIN)/python bench/screen_quality.py --devset bench/screen_probe_c --out bench/results/screen_quality_probe_c.json
 	$(BIN)/python bench/screen_quality.py --devset bench/screen_probe_d --out bench/results/screen_quality_probe_d.json
 	$(BIN)/python bench/screen_quality.py --devset bench/screen_probe_e --out bench/results/screen_quality_probe_e.json
@@ -73,6 +74,7 @@ bench: install  ## the benchmarks; results land in bench/results/
 	$(BIN)/python bench/screen_sentences.py
 	$(BIN)/python bench/screen_sentences.py --sentences bench/screen_sentences/sentences_zh_b.jsonl --out bench/results/screen_sentences_b.json
 	$(BIN)/python bench/screen_sentences.py --sentences bench/screen_sentences/sentences_zh_c.jsonl --out bench/results/screen_sentences_c.json
+	$(BIN)/python bench/screen_sentences.py --sentences bench/screen_sentences/sentences_zh_d.jsonl --out bench/results/screen_sentences_d.json
 	$(BIN)/python bench/queue_load.py
 	$(BIN)/python bench/web_latency.py
 	$(BIN)/python bench/pipeline.py
