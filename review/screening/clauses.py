@@ -67,29 +67,32 @@ def _strip(raw: str, span: Span) -> Span:
 def sentences(raw: str) -> list[Span]:
     """The sentences of a segment, as spans of ``raw``; a very long one is cut into clauses
     of at most about ``_LONG`` characters so one embedding does not average a whole speech."""
-    out: list[Span] = []
-    # English says in about twice the characters what Chinese says: a 48-character English piece is
-    # a fragment ("is a hardship plan") that no head can judge
-    longest = _LONG if HAN.search(raw) else _LONG * _LATIN_FACTOR
-    for sentence in _split(raw, _SENTENCE_BREAK):
-        if sentence.end - sentence.start <= longest:
-            out.append(sentence)
-            continue
-        piece_start = sentence.start
-        last_end = sentence.start
-        for clause in _split(raw[sentence.start:sentence.end], _CLAUSE_BREAK):
-            c_start, c_end = sentence.start + clause.start, sentence.start + clause.end
-            if c_end - piece_start > longest and last_end > piece_start:
-                out.append(_strip(raw, Span(piece_start, last_end)))
-                piece_start = c_start
-            last_end = c_end
-        out.append(_strip(raw, Span(piece_start, last_end)))
-    return [s for s in out if s.end > s.start]
+    return [piece for sentence in whole_sentences(raw) for piece in sentence_pieces(raw, sentence)]
 
 
 def whole_sentences(raw: str) -> list[Span]:
     """The sentences of a segment, uncut (``sentences`` cuts the long ones into pieces)."""
     return _split(raw, _SENTENCE_BREAK)
+
+
+def sentence_pieces(raw: str, sentence: Span) -> list[Span]:
+    """One sentence of ``raw`` as ``sentences`` reads it: whole, or cut at clause breaks when very long."""
+    # English says in about twice the characters what Chinese says: a 48-character English piece is
+    # a fragment ("is a hardship plan") that no head can judge
+    longest = _LONG if HAN.search(raw) else _LONG * _LATIN_FACTOR
+    if sentence.end - sentence.start <= longest:
+        return [sentence] if sentence.end > sentence.start else []
+    out: list[Span] = []
+    piece_start = sentence.start
+    last_end = sentence.start
+    for clause in _split(raw[sentence.start:sentence.end], _CLAUSE_BREAK):
+        c_start, c_end = sentence.start + clause.start, sentence.start + clause.end
+        if c_end - piece_start > longest and last_end > piece_start:
+            out.append(_strip(raw, Span(piece_start, last_end)))
+            piece_start = c_start
+        last_end = c_end
+    out.append(_strip(raw, Span(piece_start, last_end)))
+    return [s for s in out if s.end > s.start]
 
 
 def clauses(raw: str) -> list[Span]:

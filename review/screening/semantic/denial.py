@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from review.screening.clauses import Span, clauses
+from review.screening.normalize import HAN, normalize
 
 _ZH = re.compile(
     r"^(?:[您你]?(?:放心|别担心|不用担心|请放心)[吧啊]?)?"
@@ -66,8 +67,6 @@ _EN_NEGATED_VERB = re.compile(r"\b(?:not|never|wont|dont|cant|cannot|isnt|arent|
 
 
 def is_denial(clause: str) -> bool:
-    from review.screening.normalize import HAN, normalize
-
     if HAN.search(clause):
         return bool(_ZH.match(normalize(clause, True)))
     text = normalize(clause, False).strip()
@@ -93,8 +92,6 @@ _EN_VERB = re.compile(r"\b(?:will|would|can|could|should|shall|must|may|might|is
 def _list_item(clause: str, separator: str) -> bool:
     """Whether ``clause`` reads as one more item of the list before it: a short noun phrase after a comma
     (a wire to a person), or in Chinese after the enumeration comma 、 (支付宝)."""
-    from review.screening.normalize import HAN, normalize
-
     if HAN.search(clause):
         return "、" in separator and len(HAN.findall(clause)) <= 8
     text = normalize(clause, False).strip()

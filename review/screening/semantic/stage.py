@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from review.screening.clauses import Span, clauses, pause_clauses, sentences, whole_sentences
+from review.screening.clauses import Span, clauses, pause_clauses, sentence_pieces, sentences, whole_sentences
 from review.screening.match import role_ok
 from review.screening.normalize import HAN
 from review.screening.semantic import encoder
@@ -89,12 +89,10 @@ def _long_pair(text: str) -> bool:
 
 
 def _units(raw: str, segment: int) -> list[_Unit]:
-    parts = [s for s in sentences(raw) if _long_enough(raw[s.start:s.end])]
-    starts = [w.start for w in whole_sentences(raw)]
-    units = [_Unit(segment, s, False, s.start - max((w for w in starts if w <= s.start), default=s.start))
-             for s in parts]
-    if len(parts) > 1 and len(raw.strip()) <= (_WHOLE_TURN_MAX if HAN.search(raw) else 2 * _WHOLE_TURN_MAX):
-        units.append(_Unit(segment, Span(parts[0].start, parts[-1].end), True))
+    units = [_Unit(segment, piece, False, piece.start - sentence.start) for sentence in whole_sentences(raw)
+             for piece in sentence_pieces(raw, sentence) if _long_enough(raw[piece.start:piece.end])]
+    if len(units) > 1 and len(raw.strip()) <= (_WHOLE_TURN_MAX if HAN.search(raw) else 2 * _WHOLE_TURN_MAX):
+        units.append(_Unit(segment, Span(units[0].span.start, units[-1].span.end), True))
     return units
 
 
