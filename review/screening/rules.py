@@ -17,6 +17,7 @@ import yaml
 from callqa.errors import CallQAError, RulePackError
 from review.screening.condition_params import TYPES as CONDITION_TYPES
 from review.screening.condition_params import check_params as check_condition_params
+from review.screening.normalize import cjk_table
 from review.screening.pack_syntax import CATEGORIES, ID_PATTERN, key_line, line_of
 from review.screening.scorecards import Scorecard, parse_scorecard
 
@@ -185,6 +186,21 @@ def _example(raw: Any, role: str, where: _Where, line: int, what: str) -> Exampl
     return Example(tuple(segments), metadata, tuple(dict(h) for h in history), line)
 
 
+def in_normal_form(pattern: str) -> str:
+    """A regex written in ordinary Chinese, in the alphabet of the normalised text it runs on.
+
+    Screening text is normalised (一 reads 1, 零 reads 0, 您 reads 你), so a pattern's 零件 or
+    王八蛋 would never match; its Chinese characters are mapped the same way. ASCII (the regex
+    syntax) and anything the table would delete stay as written.
+    """
+    table = cjk_table()
+    out = []
+    for char in pattern:
+        mapped = table.get(ord(char)) if ord(char) >= 0x2E80 else None
+        out.append(mapped if isinstance(mapped, str) and len(mapped) == 1 else char)
+    return "".join(out)
+
+
 def _check_params(rule_type: str, params: dict[str, Any], where: _Where, line: int, what: str) -> None:
     def need(key: str, kind: Any) -> Any:
         if key not in params or not isinstance(params[key], kind) or isinstance(params[key], bool) != (kind is bool):
@@ -204,7 +220,7 @@ def _check_params(rule_type: str, params: dict[str, Any], where: _Where, line: i
         for key in ("pattern", "exclude_pattern"):
             if key == "pattern" or key in params:
                 try:
-                    params[key] = re.compile(need(key, str))
+                    params[key] = re.compile(in_normal_form(need(key, str)))
                 except re.error as exc:
                     raise where.fail(line, what, f"{key} is not a valid regular expression: {exc}") from exc
     elif rule_type == "proximity":
@@ -282,7 +298,7 @@ def _patterns(raw: Any, where: _Where, line: int, what: str, key: str, name: str
     compiled = []
     for pattern in _strings(raw, where, line, what, key, required=False):
         try:
-            compiled.append(re.compile(pattern))
+            compiled.append(re.compile(in_normal_form(pattern)))
         except re.error as exc:
             raise where.fail(line, what, f"{name} {pattern!r} is not a valid regular expression: {exc}") from exc
     return tuple(compiled)

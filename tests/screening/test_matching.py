@@ -173,6 +173,30 @@ rules:
         assert [f.evidence for f in found] == [text[: text.index("還" if "還" in text else "还") + 1]], text
 
 
+def test_a_regex_written_in_ordinary_chinese_matches_normalised_text(tmp_path: Path, transcript: Make) -> None:
+    """Screening text reads 一 as 1, 零 as 0, 您 as 你: a pattern's 零件 or 王八蛋 must read the same."""
+    from review.screening import load_pack
+
+    pack_file = tmp_path / "parts.yaml"
+    pack_file.write_text("""
+name: parts
+version: "1"
+rules:
+  - id: parts.threat
+    title: losing a part
+    category: threat_violence
+    severity: critical
+    type: regex
+    citation: house rule
+    params: {pattern: "少(?:个|几个|一个)零件|您这(?:只)?手"}
+    examples: {must_trigger: [身上哪天少个零件], must_not_trigger: [零钱不够]}
+""", encoding="utf-8")
+    screener = Screener([load_pack(str(pack_file))])
+    for text in ("你这样拖下去 身上哪天少个零件也不奇怪", "哪天少一个零件", "你这手还想不想要了"):
+        assert [f.rule_id for f in screener.screen(transcript([("agent", text)]))[0].findings] == ["parts.threat"], text
+    assert not screener.screen(transcript([("agent", "零钱不够的话可以分两次")]))[0].findings
+
+
 @pytest.mark.parametrize(("texts", "language"), [
     (["您好，我是某某银行工号1234", "你再不還錢就等著做牢吧", "我要打一二三七八"], "zh"),
     (["Hi, this is Sam from ABC.", "You'll be ARRESTED, I'm a police officer."], "en"),
