@@ -150,24 +150,30 @@ def test_a_han_name_in_english_speech_keeps_english_matching(us: Screener, rule_
         assert not {r for r in found if r.endswith("missing")}, found
 
 
-def test_numerals_match_either_way_in_a_rule(tmp_path: Path, transcript: Make) -> None:
+def _one_rule_screener(tmp_path: Path, category: str, rule_type: str, params: str, examples: str) -> Screener:
+    """A screener over a pack of one house rule, written as a user would write it."""
     from review.screening import load_pack
 
-    pack_file = tmp_path / "deadline.yaml"
-    pack_file.write_text("""
-name: deadline
+    pack_file = tmp_path / "house.yaml"
+    pack_file.write_text(f"""
+name: house
 version: "1"
 rules:
-  - id: deadline.24h
-    title: 24-hour ultimatum
-    category: false_legal_consequence
+  - id: house.rule
+    title: a house rule
+    category: {category}
     severity: major
-    type: keyword
+    type: {rule_type}
     citation: house rule
-    params: {phrases: [24小时内不还]}
-    examples: {must_trigger: [二十四小时内不还就起诉], must_not_trigger: [请在本月内还款]}
+    params: {params}
+    examples: {examples}
 """, encoding="utf-8")
-    screener = Screener([load_pack(str(pack_file))])
+    return Screener([load_pack(str(pack_file))])
+
+
+def test_numerals_match_either_way_in_a_rule(tmp_path: Path, transcript: Make) -> None:
+    screener = _one_rule_screener(tmp_path, "false_legal_consequence", "keyword", "{phrases: [24小时内不还]}",
+                                  "{must_trigger: [二十四小时内不还就起诉], must_not_trigger: [请在本月内还款]}")
     for text in ("二十四小时内不还就起诉", "24小时内不还就起诉", "２４小時內不還就起訴"):
         found = screener.screen(transcript([("agent", text)]))[0].findings
         assert [f.evidence for f in found] == [text[: text.index("還" if "還" in text else "还") + 1]], text
@@ -175,25 +181,10 @@ rules:
 
 def test_a_regex_written_in_ordinary_chinese_matches_normalised_text(tmp_path: Path, transcript: Make) -> None:
     """Screening text reads 一 as 1, 零 as 0, 您 as 你: a pattern's 零件 or 王八蛋 must read the same."""
-    from review.screening import load_pack
-
-    pack_file = tmp_path / "parts.yaml"
-    pack_file.write_text("""
-name: parts
-version: "1"
-rules:
-  - id: parts.threat
-    title: losing a part
-    category: threat_violence
-    severity: critical
-    type: regex
-    citation: house rule
-    params: {pattern: "少(?:个|几个|一个)零件|您这(?:只)?手"}
-    examples: {must_trigger: [身上哪天少个零件], must_not_trigger: [零钱不够]}
-""", encoding="utf-8")
-    screener = Screener([load_pack(str(pack_file))])
+    screener = _one_rule_screener(tmp_path, "threat_violence", "regex", '{pattern: "少(?:个|几个|一个)零件|您这(?:只)?手"}',
+                                  "{must_trigger: [身上哪天少个零件], must_not_trigger: [零钱不够]}")
     for text in ("你这样拖下去 身上哪天少个零件也不奇怪", "哪天少一个零件", "你这手还想不想要了"):
-        assert [f.rule_id for f in screener.screen(transcript([("agent", text)]))[0].findings] == ["parts.threat"], text
+        assert [f.rule_id for f in screener.screen(transcript([("agent", text)]))[0].findings] == ["house.rule"], text
     assert not screener.screen(transcript([("agent", "零钱不够的话可以分两次")]))[0].findings
 
 
