@@ -23,6 +23,7 @@ from pathlib import Path
 from review.screening.findings import FindingResult
 from review.screening.match import CallText, role_ok, word_times
 from review.screening.normalize import HAN, normalize, to_homophones
+from review.screening.packs_registry import language_family
 from review.screening.reported import reported_and_rejected
 from review.screening.rules import Rule, RulePack
 from review.screening.semantic.heads import Heads, load_heads
@@ -55,17 +56,21 @@ class SemanticPlan:
 
     rules: dict[Path, list[Rule]] = field(default_factory=dict)
     heads: dict[Path, Heads] = field(default_factory=dict)
+    # the language families (zh, en) of the pack each rule came from, by rule id
+    families: dict[str, frozenset[str]] = field(default_factory=dict)
     _wanted: dict[tuple[Path, str], dict[str, tuple[str, float]]] = field(default_factory=dict)
 
     def wanted(self, path: Path, language: str) -> dict[str, tuple[str, float]]:
         """The categories to score in a call of ``language`` (zh or en), each at the lowest threshold
         of the rules that read it in that language: the stage picks each turn's best unit among those
         that pass, so a sentence passing only another language's lower line must not displace the
-        whole turn that passes this one's."""
+        whole turn that passes this one's. A rule's own threshold counts only in its pack's languages
+        (cn-collection listens lower for false legal consequences; an English call is not scored so)."""
         key = (path, language)
         if key not in self._wanted:
             wanted: dict[str, tuple[str, float]] = {}
-            for rule in self.rules[path]:
+            own = [r for r in self.rules[path] if language in self.families.get(r.id, frozenset({language}))]
+            for rule in own or self.rules[path]:
                 role, threshold = rule.applies_to, _threshold(rule, self.heads[path], language)
                 if _head(rule) in wanted:
                     held_role, held = wanted[_head(rule)]
@@ -92,6 +97,7 @@ def semantic_plan(packs: Sequence[RulePack]) -> SemanticPlan:
             path = Path(rule.params["heads_path"])
             plan.heads.setdefault(path, load_heads(path))
             plan.rules.setdefault(path, []).append(rule)
+            plan.families[rule.id] = frozenset(f for f in map(language_family, pack.languages) if f)
     return plan
 
 
