@@ -30,6 +30,7 @@ def _keyword_ids(screener: Screener, transcript: dict[str, Any]) -> set[str]:
     ("今天不把钱打过来后果自负", "cn.threat.veiled_consequence"),  # the condition said with 把
     ("你再不还，我们就将你的情况告诉你的家人", "cn.contacts.reach_out"),
     ("您再不兑现我也不意外 像您这么没信用的人我们见多了", "cn.abuse.insult_forms"),  # a pause ends 不意外
+    ("再拖着不还 看老子不找人收拾你", "cn.threat.violence"),  # "see if I don't": a promise
 ])
 def test_negation_stays_in_its_clause(cn: Screener, transcript: Make, text: str, rule: str) -> None:
     assert rule in _keyword_ids(cn, transcript([("agent", text)]))
