@@ -53,7 +53,7 @@ class Screener:
                     c.first = {add(x, rule.homophones) for x in p["first"].phrases}
                     c.then = {add(x, rule.homophones) for x in p["then"].phrases}
                 elif rule.type == "required":
-                    c.groups = [{add(x, rule.homophones, 2) for x in part.phrases} for part in p["groups"]]
+                    c.groups = [{add(x, rule.homophones, 2, any_sound=True) for x in part.phrases} for part in p["groups"]]
                     if "unless" in p:
                         c.gate = {add(x, rule.homophones) for x in p["unless"].phrases}
                 elif rule.type == "semantic" and "after" in p:
@@ -252,7 +252,8 @@ def _required(c: Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]
         names = metadata_names(part, meta)
         phrases = set() if part.metadata_only and names else group & keys
         if not any(starts[h.segment] < window and role_ok(role, roles[h.segment])
-                   for p in phrases for h in by_phrase[p]) and not part_said(part, call, opening, names):
+                   for p in phrases for h in by_phrase[p]) and not part_said(part, call, opening, names,
+                                                                            rule.homophones):
             missing.append(part.label)
     if not missing:
         return []

@@ -153,22 +153,24 @@ class PhraseMatcher:
     """
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[str, bool], int] = {}
+        self._ids: dict[tuple[str, int], int] = {}
         self.forms: list[str] = []  # phrase id -> normalised form
-        self._keys: dict[str, list[tuple[int, bool]]] = {}  # key -> (phrase id, homophones allowed)
+        # key -> (phrase id, homophones allowed: 0 none, 1 those that sounds_like allows, 2 any)
+        self._keys: dict[str, list[tuple[int, int]]] = {}
         self._automaton: ahocorasick.Automaton | None = None
 
-    def add(self, phrase: str, homophones: bool = True, min_homophone_chars: int = 3) -> int:
+    def add(self, phrase: str, homophones: bool = True, min_homophone_chars: int = 3, any_sound: bool = False) -> int:
         """Register a phrase; Chinese phrases of ``min_homophone_chars`` or more also match homophones.
 
         Three by default: a two-character phrase that keeps one of its characters is too often an
-        ordinary word (出生 for 畜生, 月底能 for 低能); required statements pass 2, where a homophone
-        (路音 for 录音) only keeps a notice that was given from looking missing.
+        ordinary word (出生 for 畜生, 月底能 for 低能); required statements pass 2 and ``any_sound``,
+        where a homophone with no character kept (路因 for 录音) only keeps a notice that was given
+        from looking missing.
         """
         form, cjk = _phrase_form(phrase)
         if not form.strip():
             raise ValueError(f"phrase {phrase!r} is empty once punctuation is removed")
-        allowed = homophones and cjk and len(HAN.findall(form)) >= min_homophone_chars
+        allowed = (2 if any_sound else 1) if homophones and cjk and len(HAN.findall(form)) >= min_homophone_chars else 0
         if (form, allowed) in self._ids:
             return self._ids[(form, allowed)]
         pid = len(self.forms)
@@ -179,7 +181,7 @@ class PhraseMatcher:
         return pid
 
     @property
-    def keys(self) -> dict[str, list[tuple[int, bool]]]:
+    def keys(self) -> dict[str, list[tuple[int, int]]]:
         return self._keys
 
     def _build(self) -> ahocorasick.Automaton:
@@ -189,7 +191,7 @@ class PhraseMatcher:
         automaton.make_automaton()
         return automaton
 
-    def candidates(self, text: str) -> list[tuple[int, int, tuple[tuple[int, bool], ...]]]:
+    def candidates(self, text: str) -> list[tuple[int, int, tuple[tuple[int, int], ...]]]:
         """(character offset, length, phrase entries) of every key found in ``text``."""
         if self._automaton is None:
             self._automaton = self._build()
@@ -243,12 +245,12 @@ class PhraseMatcher:
                 form = forms[pid]
                 if written == form:
                     add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, False)))
-                elif allowed and sounds_like(form, written):
+                elif allowed == 2 or allowed and sounds_like(form, written):
                     add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, True)))
         return hits
 
     def verify(self, call: CallText,
-               candidates: list[tuple[int, int, tuple[tuple[int, bool], ...]]]) -> list[PhraseHit]:
+               candidates: list[tuple[int, int, tuple[tuple[int, int], ...]]]) -> list[PhraseHit]:
         """Keep the exact hits and the homophone hits that ``sounds_like`` the phrase."""
         hits: list[PhraseHit] = []
         joined, forms, offsets = call.joined, self.forms, call.offsets
@@ -261,7 +263,7 @@ class PhraseMatcher:
                 form = forms[pid]
                 if written == form:
                     add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, False)))
-                elif allowed and sounds_like(form, written):
+                elif allowed == 2 or allowed and sounds_like(form, written):
                     add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, True)))
         return hits
 
@@ -318,6 +320,15 @@ _QUOTE_PAIRS = (("“", "”"), ("「", "」"), ("『", "』"), ("‘", "’"))
 _ZH_REPORTED = re.compile(r"(?:所谓|比如说|例如)$")
 
 
+# A recogniser's slip in the negation itself (我们补会联系您的家人, 也不回有人抓您, 不会因尾欠钱坐牢) must
+# not turn a reassurance into a threat: the negations of two characters or more are also read in the
+# sound form. 不, 没 and 别 alone are not: too many ordinary characters sound like them (部, 每).
+_ZH_SOUND_NEGATION = re.compile(sound_of(
+    r"(?:无需|无须|谁也不|没有人|没人|不会|不是|不要|不用|不能|没有|绝不|从不|从来没|并不|并没|不可能|勿会|唔会)"
+    r"[^就则要]{0,3}$"))
+_ZH_SOUND_DENIED = re.compile(sound_of(r"(?:不会|并不会|不可能|不是)因为\S{1,8}?就?\S{0,3}$"))
+
+
 def is_negated(norm_segment: str, start: int, cjk: bool) -> bool:
     """True when the text just before ``start`` negates or hedges the hit."""
     if cjk:
@@ -326,7 +337,10 @@ def is_negated(norm_segment: str, start: int, cjk: bool) -> bool:
             return True
         if _ZH_NOT_NEGATION.search(before) or _ZH_A_NOT_A.search(before):
             return False
-        return bool(_ZH_NEGATION.search(before) or _ZH_REPORTED.search(before))
+        if _ZH_NEGATION.search(before) or _ZH_REPORTED.search(before):
+            return True
+        heard = sound_of(before)
+        return bool(_ZH_SOUND_NEGATION.search(heard) or _ZH_SOUND_DENIED.search(heard))
     before = " " + " ".join(norm_segment[:start].split()[-10:]) + " "
     if _EN_DENIED_SPEECH.search(before):
         return True

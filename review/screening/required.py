@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from review.screening.match import CallText
-from review.screening.normalize import normalize
+from review.screening.normalize import normalize, sound_of
 from review.screening.rules import RequiredPart
+from review.screening.slips import one_slip, sound_pattern
 
 # what an agent drops when saying the organisation's name aloud (乐享借科技有限公司 -> 乐享借,
 # Redline Portfolio Services -> Redline Portfolio)
@@ -56,11 +57,30 @@ def metadata_names(part: RequiredPart, meta: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def part_said(part: RequiredPart, call: CallText, opening: Sequence[int], names: Sequence[str]) -> bool:
+def part_said(part: RequiredPart, call: CallText, opening: Sequence[int], names: Sequence[str],
+              homophones: bool = False) -> bool:
     """Whether the patterns of ``part`` or the ``names`` its metadata keys hold (``metadata_names``) are
-    heard in the ``opening`` turns (only the names, for a ``metadata_only`` part with names)."""
+    heard in the ``opening`` turns (only the names, for a ``metadata_only`` part with names). With
+    ``homophones``, a Chinese pattern also counts with one misheard character (我是账律师 for 张律师,
+    通话路音 for 录音): a statement that was made must not look missing for a recogniser's slip."""
     texts = [call.norm[i] for i in opening]
-    if not (part.metadata_only and names) and any(pattern.search(t) for pattern in part.patterns for t in texts):
-        return True
+    if not (part.metadata_only and names):
+        if any(pattern.search(t) for pattern in part.patterns for t in texts):
+            return True
+        if homophones and call.cjk and any(_slip_match(pattern, call, i) for pattern in part.patterns
+                                           for i in opening):
+            return True
     forms = {form if call.cjk else f" {form} " for name in names for form in _spoken_forms(name, call.cjk)}
     return any(form in text for form in forms for text in texts)
+
+
+def _slip_match(pattern: re.Pattern[str], call: CallText, segment: int) -> bool:
+    """Whether ``pattern`` matches the segment's sound form where putting back one character gives an
+    exact match (``slips.one_slip``)."""
+    sound = sound_pattern(pattern.pattern)
+    if sound is None:
+        return False
+    heard, literals = sound
+    norm = call.norm[segment]
+    return any(one_slip(pattern, norm, call.raw[segment], m.start(), m.end(), literals)
+               for m in heard.finditer(sound_of(norm)))
