@@ -296,9 +296,10 @@ _ZH_NOT_NEGATION = re.compile(
     r"(?:不|没)把(?:这笔|欠的|欠)?(?:钱|款|账)\S{0,3})[^就则]{0,3}$"
 )
 # 我没说你会坐牢 / 不是说要起诉你: a denied statement, whatever follows it
+# 不会因为还不上钱就抓人: the 就 belongs to the denied cause, not to a threat
+_ZH_DENIED_CAUSE = r"(?:不会|并不会|不可能|不是)因为\S{1,8}?就?\S{0,3}$"
 _ZH_DENIED_SPEECH = re.compile(r"(?:不是说|没说|没有说|并没有说|从没说|从来没说|不是讲|没讲)[^就则]{0,6}$"
-                               # 不会因为还不上钱就抓人: the 就 belongs to the denied cause, not to a threat
-                               r"|(?:不会|并不会|不可能|不是)因为\S{1,8}?就?\S{0,3}$"
+                               r"|" + _ZH_DENIED_CAUSE +
                                # 没有任何规定说…: no law says so, whatever the clause then holds
                                r"|(?:没有|并没有|没)(?:任何|哪条|1条)?(?:规定|法律|条文|政策)(?:说|讲|规定)\S{0,12}$")
 # 信不信 / 会不会: a question, not a denial; but 不会，不会坐牢 is a stutter of the denial
@@ -324,9 +325,8 @@ _ZH_REPORTED = re.compile(r"(?:所谓|比如说|例如)$")
 # not turn a reassurance into a threat: the negations of two characters or more are also read in the
 # sound form. 不, 没 and 别 alone are not: too many ordinary characters sound like them (部, 每).
 _ZH_SOUND_NEGATION = re.compile(sound_of(
-    r"(?:无需|无须|谁也不|没有人|没人|不会|不是|不要|不用|不能|没有|绝不|从不|从来没|并不|并没|不可能|勿会|唔会)"
-    r"[^就则要]{0,3}$"))
-_ZH_SOUND_DENIED = re.compile(sound_of(r"(?:不会|并不会|不可能|不是)因为\S{1,8}?就?\S{0,3}$"))
+    "(?:" + "|".join(w for w in _ZH_NEGATORS.split("|") if len(w) >= 2) + r")[^就则要]{0,3}$"))
+_ZH_SOUND_DENIED = re.compile(sound_of(_ZH_DENIED_CAUSE))
 
 
 def is_negated(norm_segment: str, start: int, cjk: bool) -> bool:

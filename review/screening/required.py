@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from review.screening.match import CallText
-from review.screening.normalize import normalize, sound_of
+from review.screening.normalize import normalize
 from review.screening.rules import RequiredPart
 from review.screening.slips import one_slip, sound_pattern
 
@@ -75,12 +75,12 @@ def part_said(part: RequiredPart, call: CallText, opening: Sequence[int], names:
 
 
 def _slip_match(pattern: re.Pattern[str], call: CallText, segment: int) -> bool:
-    """Whether ``pattern`` matches the segment's sound form where putting back one character gives an
-    exact match (``slips.one_slip``)."""
+    """Whether ``pattern`` matches the segment's sound form (read from the call's, made once per call)
+    where putting back one character gives an exact match (``slips.one_slip``)."""
     sound = sound_pattern(pattern.pattern)
     if sound is None:
         return False
     heard, literals = sound
-    norm = call.norm[segment]
-    return any(one_slip(pattern, norm, call.raw[segment], m.start(), m.end(), literals)
-               for m in heard.finditer(sound_of(norm)))
+    norm, offset = call.norm[segment], call.offsets[segment]
+    return any(one_slip(pattern, norm, call.raw[segment], m.start() - offset, m.end() - offset, literals)
+               for m in heard.finditer(call.sound(), offset, offset + len(norm)))
