@@ -98,10 +98,23 @@ class Screener:
                 if c.trigger and c.trigger.isdisjoint(hit_phrases):
                     continue  # the common case for most rules: none of their phrases is in the call
                 findings.extend(_evaluate(c, call, by_phrase, transcript, meta, this_call, history))
-            findings = merge_findings(findings)
+            findings = _without_yielded(merge_findings(findings), {c.rule.id: c.rule.yields_to for c in compiled})
             findings.sort(key=lambda f: (f.start if f.start is not None else -1.0, f.rule_id))
             results.append(ScreenResult(pack.name, pack.version, findings, str(transcript.get("call_id", ""))))
         return results
+
+
+def _without_yielded(findings: list[FindingResult], yields: dict[str, tuple[str, ...]]) -> list[FindingResult]:
+    """Drop the findings of generic cues whose turn also holds a span finding of a category they yield
+    to, unless the semantic stage also heard the cue's own category there (its score was merged in)."""
+    on_turn: dict[int, set[str]] = defaultdict(set)
+    for f in findings:
+        # only a listed phrase or pattern names the specific claim: a semantic score alone may have
+        # read the generic cue itself as the claim (派人上门 scores as a legal consequence)
+        if f.segment_index is not None and f.score is None:
+            on_turn[f.segment_index].add(f.category)
+    return [f for f in findings if f.segment_index is None or f.score is not None
+            or on_turn[f.segment_index].isdisjoint(yields.get(f.rule_id, ()))]
 
 
 def _finding(c: Compiled, call: CallText | None, seg: int | None, evidence: str,

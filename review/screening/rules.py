@@ -87,6 +87,9 @@ class Rule:
     must_not_trigger: list[Example]
     negation: bool = True  # a hit in a negated or quoted context does not count
     homophones: bool = True  # Chinese phrases also match on toneless pinyin
+    # categories that, found on the same turn, say what this rule's generic cue meant: its finding
+    # then gives way (后果自负 inside a false claim about the law is that claim, not a second threat)
+    yields_to: tuple[str, ...] = ()
     line: int = 0
 
     @property
@@ -384,7 +387,7 @@ def _rule(raw: Any, where: _Where, pack_line: int, seen: set[str]) -> Rule:
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise where.fail(line, what, f"missing {key}")
     unknown = set(raw) - {"id", "title", "category", "severity", "applies_to", "type", "citation", "params",
-                          "examples", "negation", "homophones"}
+                          "examples", "negation", "homophones", "yields_to"}
     if unknown:
         raise where.fail(line, what, f"unknown keys {sorted(unknown)}")
     checks = (("category", CATEGORIES), ("severity", SEVERITIES), ("type", RULE_TYPES))
@@ -394,6 +397,10 @@ def _rule(raw: Any, where: _Where, pack_line: int, seen: set[str]) -> Rule:
     applies_to = raw.get("applies_to", "agent")
     if applies_to not in ROLES:
         raise where.fail(key_line(raw, "applies_to", line), what, f"applies_to must be one of {', '.join(ROLES)}")
+    yields_to = raw.get("yields_to") or []
+    if not isinstance(yields_to, list) or any(c not in CATEGORIES or c == raw["category"] for c in yields_to):
+        raise where.fail(key_line(raw, "yields_to", line), what,
+                         "yields_to must be a list of other categories (" + ", ".join(CATEGORIES) + ")")
     params = raw.get("params") or {}
     if not isinstance(params, dict):
         raise where.fail(line, what, "params must be a mapping")
@@ -409,7 +416,7 @@ def _rule(raw: Any, where: _Where, pack_line: int, seen: set[str]) -> Rule:
         id=rule_id, title=raw["title"].strip(), category=raw["category"], severity=raw["severity"],
         applies_to=applies_to, type=raw["type"], citation=raw["citation"].strip(), params=params,
         must_trigger=must, must_not_trigger=must_not, negation=bool(raw.get("negation", True)),
-        homophones=bool(raw.get("homophones", True)), line=line,
+        homophones=bool(raw.get("homophones", True)), yields_to=tuple(yields_to), line=line,
     )
 
 

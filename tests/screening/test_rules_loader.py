@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from callqa.errors import RulePackError
-from review.screening import load_pack, load_packs
+from review.screening import Screener, load_pack, load_packs
 from review.screening.rules import parse_pack
+from tests.screening.conftest import make_transcript
 
 GOOD_RULE = """\
 name: site
@@ -61,6 +62,8 @@ def test_yaml_syntax_error_gives_the_line(tmp_path: Path) -> None:
     (("severity: major", "severity: huge"), "severity 'huge'"),
     (("    citation: house rule 1\n", ""), "missing citation"),
     (("params: {phrases: [废物]}", "params: {phrases: [废物]}\n    colour: red"), "unknown keys ['colour']"),
+    (("type: keyword", "type: keyword\n    yields_to: [rudeness]"), "yields_to must be a list of other categories"),
+    (("type: keyword", "type: keyword\n    yields_to: [insult_abuse]"), "yields_to must be a list of other categories"),
 ])
 def test_invalid_rules_are_refused(tmp_path: Path, change: tuple[str, str], reason: str) -> None:
     message = _error(GOOD_RULE.replace(*change), tmp_path)
@@ -118,3 +121,27 @@ def test_site_folder_and_setting_choose_packs(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("CALLQA_SCREENING__PACKS_DIR", str(tmp_path))
     monkeypatch.setenv("CALLQA_SCREENING__PACKS", "site,us-regf")
     assert [p.name for p in load_packs(None, "zh")] == ["site", "us-regf"]
+
+
+YIELDING_PACK = GOOD_RULE.replace("params: {phrases: [废物]}", "params: {phrases: [后果自负]}\n    yields_to: [false_legal_consequence]").replace(
+    "category: insult_abuse", "category: threat_violence").replace(
+    "must_trigger: [你真是个废物]", "must_trigger: [不还钱后果自负]") + """\
+  - id: site.jail
+    title: jail
+    category: false_legal_consequence
+    severity: major
+    type: keyword
+    citation: house rule 2
+    params: {phrases: [坐牢]}
+    examples: {must_trigger: [你要坐牢], must_not_trigger: [你好]}
+"""
+
+
+def test_a_generic_cue_gives_way_to_the_finding_its_turn_names(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text(YIELDING_PACK, encoding="utf-8")
+    screener = Screener([load_pack(str(path))])
+    call = make_transcript([("agent", "你不还钱就等着坐牢 后果自负"), ("agent", "明天不还钱 后果自负")])
+    found = {(f.rule_id, f.segment_index) for r in screener.screen(call) for f in r.findings}
+    # the first turn names the consequence (jail): its 后果自负 is part of that claim; the second names none
+    assert found == {("site.jail", 0), ("site.one", 1)}
