@@ -318,3 +318,23 @@ def test_polite_english_is_not_an_insult(us: Screener, transcript: Make, text: s
     found = _semantic(us, transcript([("customer", "I want to see it in writing first."), ("agent", text)],
                                      language="en"))
     assert not [f for f in found if f.category == "insult_abuse"], text
+
+
+@pytest.mark.parametrize("text", [
+    "My son's eleven and plays catcher, so I know all about long Saturdays at the field.",
+    "Ha, my wife says the same about me and the grill every summer, and she's usually right.",
+    "I'm trying to reach Dana, so could you let her know Chris from Harbor Point called, and I'll try again tomorrow.",
+])
+def test_the_agents_own_small_talk_is_no_violation(us: Screener, transcript: Make, text: str) -> None:
+    # the heads once read the filler words of a long friendly sentence ("and", "so") as signs of a threat
+    found = _semantic(us, transcript([("customer", "Do you have kids yourself?"), ("agent", text)], language="en"))
+    assert not found, (text, [(f.category, f.score) for f in found])
+
+
+def test_english_filler_words_count_only_inside_word_pairs() -> None:
+    from review.screening.semantic.features import ngram_features
+
+    plain = set(ngram_features("call me back tomorrow")[0].tolist())
+    joined = set(ngram_features("so call me back tomorrow and")[0].tolist())
+    # the joined sentence adds word pairs ("so call", "tomorrow and") but no single-word or letter feature
+    assert len(joined - plain) == 2

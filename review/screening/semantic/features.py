@@ -18,6 +18,12 @@ import numpy as np
 
 from review.screening.normalize import HAN, normalize, to_homophones
 
+# English words that say how long or how joined-up a sentence is, not what it says: as single words
+# the heads learned them as signs of a violation (the corpus's threats run on with "and" and "so"), so
+# a long friendly turn about the agent's own family scored as a threat. They stay inside word pairs
+# ("or else", "and then") and the personal words (you, your, my) stay.
+_EN_FILLER = frozenset("""a an and the or so but to of in on at for with by from as is are was were be been it its
+that this these those there then than just also very really about up out""".split())
 BITS = 17
 SIZE = 1 << BITS
 _INDEX: dict[str, int] = {}
@@ -51,8 +57,9 @@ def ngram_features(text: str, context: str = "") -> tuple[np.ndarray, np.ndarray
         _family(Counter(_grams(to_homophones(norm), 2, 4)), "h", out)
     else:
         words = normalize(text, False).split()
-        _family(Counter(words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]), "w", out)
-        _family(Counter(g for w in words for g in _grams(f"<{w}>", 3, 4)), "l", out)
+        content = [w for w in words if w not in _EN_FILLER]
+        _family(Counter(content + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]), "w", out)
+        _family(Counter(g for w in content for g in _grams(f"<{w}>", 3, 4)), "l", out)
     if context:
         if HAN.search(context):
             _family(Counter(_grams(normalize(context, True), 2, 2)), "x", out)
