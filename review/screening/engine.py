@@ -67,6 +67,8 @@ class Screener:
                 compiled.append(c)
             self._rules.append(compiled)
         self._semantic = semantic_plan(self.packs)
+        # per pack, the rules whose generic cue gives way to a more specific finding on its turn
+        self._yields = [{rule.id: rule.yields_to for rule in pack.rules if rule.yields_to} for pack in self.packs]
 
     def screen(self, transcript: Mapping[str, Any], history: Sequence[CallHistory] = ()) -> list[ScreenResult]:
         """One ScreenResult per pack, findings in time order.
@@ -84,7 +86,7 @@ class Screener:
         meta = transcript.get("metadata") or {}
         scored = self._semantic.score(call)
         results = []
-        for pack, compiled in zip(self.packs, self._rules, strict=True):
+        for pack, compiled, yields in zip(self.packs, self._rules, self._yields, strict=True):
             findings: list[FindingResult] = []
             for c in compiled:
                 if c.rule.type == "semantic":
@@ -98,7 +100,7 @@ class Screener:
                 if c.trigger and c.trigger.isdisjoint(hit_phrases):
                     continue  # the common case for most rules: none of their phrases is in the call
                 findings.extend(_evaluate(c, call, by_phrase, transcript, meta, this_call, history))
-            findings = _without_yielded(merge_findings(findings), {c.rule.id: c.rule.yields_to for c in compiled})
+            findings = _without_yielded(merge_findings(findings), yields)
             findings.sort(key=lambda f: (f.start if f.start is not None else -1.0, f.rule_id))
             results.append(ScreenResult(pack.name, pack.version, findings, str(transcript.get("call_id", ""))))
         return results
