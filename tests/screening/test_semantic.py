@@ -84,6 +84,22 @@ def test_missing_heads_is_a_pack_error(tmp_path: Path) -> None:
         load_pack(str(pack))
 
 
+def test_heads_of_an_earlier_feature_format_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from review.screening.semantic import heads as heads_module
+    from review.screening.semantic.encoder import DIM
+    from review.screening.semantic.features import SIZE
+
+    old = heads_module.Heads(
+        categories=["insult_abuse"], ngram_coef=np.zeros((1, SIZE), np.float32),
+        emb_coef=np.zeros((1, 2 * DIM), np.float32), bias=np.zeros(1, np.float32), thresholds=np.full(1, 0.5, np.float32),
+        exemplar_text=["x"], exemplar_category=["insult_abuse"], exemplar_emb=np.zeros((1, DIM), np.float16))
+    monkeypatch.setattr(heads_module, "FORMAT", 1)  # written before English filler words changed the features
+    old.save(tmp_path / "old.npz")
+    monkeypatch.undo()
+    with pytest.raises(RulePackError, match="another format; rebuild"):
+        heads_module.load_heads(tmp_path / "old.npz")
+
+
 def test_training_is_reproducible(tmp_path: Path) -> None:
     lines = [line for line in (CORPUS_DIR / "zh_agent_conduct_a.jsonl").read_text(encoding="utf-8").splitlines()
              if '"insult_abuse"' in line][:30]

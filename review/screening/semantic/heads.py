@@ -24,7 +24,7 @@ from review.screening.semantic.encoder import DIM
 from review.screening.semantic.features import SIZE
 
 HEADS_FILE = Path(__file__).resolve().parent / "heads.npz"
-FORMAT = 1
+FORMAT = 2  # 2: English filler words count only inside word pairs (heads of format 1 read them alone)
 
 
 @dataclass(frozen=True)
