@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -30,7 +30,6 @@ from review.screening.normalize import SEPARATOR
 from review.screening.required import metadata_names, part_said
 from review.screening.rules import Gate, RulePack
 from review.screening.semantic_rules import merge_findings, semantic_findings, semantic_plan
-from review.screening.slips import one_slip, sound_pattern
 from review.screening.us_states import debtor_state
 
 
@@ -198,28 +197,28 @@ def _regex(c: Compiled, call: CallText) -> list[FindingResult]:
     pattern, exclude = rule.params["pattern"], rule.params.get("exclude_pattern")
     findings: list[FindingResult] = []
     flagged: set[int] = set()
-    passes: list[tuple[re.Pattern[str], str, dict[str, str] | None]] = [(pattern, call.joined, None)]
-    sound = sound_pattern(pattern.pattern) if call.cjk and rule.homophones else None
-    if sound is not None:
-        passes.append((sound[0], call.sound(), sound[1]))
-    for regex, text, literals in passes:
-        for m in regex.finditer(text):
-            if SEPARATOR in m.group(0) or m.end() == m.start():
-                continue
-            seg = call.segment_at(m.start())
-            if seg in flagged or not role_ok(rule.applies_to, call.roles[seg]):
-                continue
-            if exclude is not None and exclude.search(call.norm[seg]):
-                continue
-            offset = call.offsets[seg]
-            start, end = m.start() - offset, m.end() - offset
-            if literals is not None and not one_slip(pattern, call.norm[seg], call.raw[seg], start, end, literals):
-                continue
-            hit = PhraseHit(-1, seg, start, end, literals is not None)
-            if hit_counts(call, hit, rule.negation):
-                flagged.add(seg)
-                findings.append(_hit_finding(c, call, hit))
+    for seg, start, end, slip in _regex_spans(pattern, call, call.cjk and rule.homophones):
+        if seg in flagged or not role_ok(rule.applies_to, call.roles[seg]):
+            continue
+        if exclude is not None and exclude.search(call.norm[seg]):
+            continue
+        hit = PhraseHit(-1, seg, start, end, slip)
+        if hit_counts(call, hit, rule.negation):
+            flagged.add(seg)
+            findings.append(_hit_finding(c, call, hit))
     return findings
+
+
+def _regex_spans(pattern: re.Pattern[str], call: CallText, slips: bool) -> Iterator[tuple[int, int, int, bool]]:
+    """(segment, start, end, heard with a slip) of the exact matches, then of the slipped ones."""
+    for m in pattern.finditer(call.joined):
+        if SEPARATOR in m.group(0) or m.end() == m.start():
+            continue
+        seg = call.segment_at(m.start())
+        yield seg, m.start() - call.offsets[seg], m.end() - call.offsets[seg], False
+    if slips:
+        for seg, start, end in call.slip_matches(pattern):
+            yield seg, start, end, True
 
 
 def _proximity(c: Compiled, call: CallText, by_phrase: dict[int, list[PhraseHit]]) -> list[FindingResult]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -31,6 +32,7 @@ from review.screening.normalize import (
 )
 from review.screening.packs_registry import language_family
 from review.screening.reported import reported_and_rejected
+from review.screening.slips import one_slip, sound_pattern
 
 
 class PhraseHit(NamedTuple):
@@ -89,6 +91,26 @@ class CallText:
         if self._sound is None:
             self._sound = sound_of(self.joined)
         return self._sound
+
+    def slip_matches(self, pattern: re.Pattern[str], segment: int | None = None) -> Iterator[tuple[int, int, int]]:
+        """(segment, start, end) in the normalised text of each match of ``pattern`` heard with one
+        misheard character (``slips.one_slip``): matched in the sound form, confirmed in the written
+        one. Within one ``segment``, or across the call; a match never spans two segments."""
+        sound = sound_pattern(pattern.pattern)
+        if sound is None:
+            return
+        heard, literals = sound
+        if segment is None:
+            found = heard.finditer(self.sound())
+        else:
+            found = heard.finditer(self.sound(), self.offsets[segment], self.offsets[segment] + len(self.norm[segment]))
+        for m in found:
+            if SEPARATOR in m.group(0) or m.end() == m.start():
+                continue
+            seg = self.segment_at(m.start()) if segment is None else segment
+            start, end = m.start() - self.offsets[seg], m.end() - self.offsets[seg]
+            if one_slip(pattern, self.norm[seg], self.raw[seg], start, end, literals):
+                yield seg, start, end
 
 
 def role_ok(wanted: str, role: str) -> bool:

@@ -16,7 +16,6 @@ from typing import Any
 from review.screening.match import CallText
 from review.screening.normalize import normalize
 from review.screening.rules import RequiredPart
-from review.screening.slips import one_slip, sound_pattern
 
 # what an agent drops when saying the organisation's name aloud (乐享借科技有限公司 -> 乐享借,
 # Redline Portfolio Services -> Redline Portfolio)
@@ -67,20 +66,8 @@ def part_said(part: RequiredPart, call: CallText, opening: Sequence[int], names:
     if not (part.metadata_only and names):
         if any(pattern.search(t) for pattern in part.patterns for t in texts):
             return True
-        if homophones and call.cjk and any(_slip_match(pattern, call, i) for pattern in part.patterns
+        if homophones and call.cjk and any(any(call.slip_matches(pattern, i)) for pattern in part.patterns
                                            for i in opening):
             return True
     forms = {form if call.cjk else f" {form} " for name in names for form in _spoken_forms(name, call.cjk)}
     return any(form in text for form in forms for text in texts)
-
-
-def _slip_match(pattern: re.Pattern[str], call: CallText, segment: int) -> bool:
-    """Whether ``pattern`` matches the segment's sound form (read from the call's, made once per call)
-    where putting back one character gives an exact match (``slips.one_slip``)."""
-    sound = sound_pattern(pattern.pattern)
-    if sound is None:
-        return False
-    heard, literals = sound
-    norm, offset = call.norm[segment], call.offsets[segment]
-    return any(one_slip(pattern, norm, call.raw[segment], m.start() - offset, m.end() - offset, literals)
-               for m in heard.finditer(call.sound(), offset, offset + len(norm)))
