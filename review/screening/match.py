@@ -121,6 +121,7 @@ def role_ok(wanted: str, role: str) -> bool:
 
 
 _LATIN_LETTER = re.compile("[A-Za-z]")
+_LATIN_OR_DIGIT = re.compile("[a-z0-9]")
 
 
 # characters that say nothing of a phrase's meaning: 多了你 shares 了 and 你 with 剁了你, and that
@@ -180,6 +181,10 @@ class PhraseMatcher:
         # key -> (phrase id, homophones allowed: 0 none, 1 those that sounds_like allows, 2 any)
         self._keys: dict[str, list[tuple[int, int]]] = {}
         self._automaton: ahocorasick.Automaton | None = None
+        # Latin phrases as a Chinese call writes them: glued to the Han characters around them (TMD说了半天),
+        # where the padded English key never matches; found by one regex with letter boundaries
+        self._latin: dict[str, list[int]] = {}
+        self._latin_re: re.Pattern[str] | None = None
 
     def add(self, phrase: str, homophones: bool = True, min_homophone_chars: int = 3, any_sound: bool = False) -> int:
         """Register a phrase; Chinese phrases of ``min_homophone_chars`` or more also match homophones.
@@ -199,6 +204,9 @@ class PhraseMatcher:
         self._ids[(form, allowed)] = pid
         self.forms.append(form)
         self._keys.setdefault(to_homophones(form) if cjk else form, []).append((pid, allowed))
+        if not cjk:
+            self._latin.setdefault(form.replace(" ", ""), []).append(pid)  # a Chinese call keeps no spaces
+            self._latin_re = None
         self._automaton = None
         return pid
 
@@ -241,7 +249,22 @@ class PhraseMatcher:
         if not self._keys or not call.joined:
             return []
         text = to_homophones(call.joined) if call.cjk else call.joined
-        return self.verify(call, self.candidates(text))
+        return self.verify(call, self.candidates(text)) + self._latin_in_chinese(call)
+
+    def _latin_in_chinese(self, call: CallText) -> list[PhraseHit]:
+        """Exact hits of the Latin phrases (and numbers: 12315) in a Chinese call, as whole runs of letters
+        and digits (tmd in 说了tmd合着, not in atmdx)."""
+        if not call.cjk or not self._latin or not _LATIN_OR_DIGIT.search(call.joined):
+            return []
+        if self._latin_re is None:
+            alternatives = "|".join(re.escape(k) for k in sorted(self._latin, key=len, reverse=True))
+            self._latin_re = re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])")
+        hits: list[PhraseHit] = []
+        for m in self._latin_re.finditer(call.joined):
+            seg = bisect_right(call.offsets, m.start()) - 1
+            start = m.start() - call.offsets[seg]
+            hits.extend(PhraseHit(pid, seg, start, start + len(m.group(0)), False) for pid in self._latin[m.group(0)])
+        return hits
 
     def find_fast(self, call: CallText) -> list[PhraseHit]:
         """``find`` in one loop over the automaton's output, for the common case where byte
@@ -252,7 +275,7 @@ class PhraseMatcher:
         data = _utf8(text)
         width = 3 if call.cjk else 1
         if len(data) != width * len(text):
-            return self.verify(call, self.candidates(text))
+            return self.verify(call, self.candidates(text)) + self._latin_in_chinese(call)
         if self._automaton is None:
             self._automaton = self._build()
         hits: list[PhraseHit] = []
@@ -269,7 +292,7 @@ class PhraseMatcher:
                     add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, False)))
                 elif allowed == 2 or allowed and sounds_like(form, written):
                     add(new(PhraseHit, (pid, seg, seg_start, seg_start + length, True)))
-        return hits
+        return hits + self._latin_in_chinese(call)
 
     def verify(self, call: CallText,
                candidates: list[tuple[int, int, tuple[tuple[int, int], ...]]]) -> list[PhraseHit]:

@@ -206,6 +206,23 @@ def test_the_fast_path_finds_what_the_general_path_finds(cn: Screener, us: Scree
     assert cn._matcher.find(CallText.from_segments(segments, language)) or us._matcher.find(call)
 
 
+@pytest.mark.parametrize(("text", "swore"), [
+    ("TMD 说了半天 合着一分没有", True),  # a pause between the letters and the characters
+    ("说了半天TMD合着一分没有", True),  # a recogniser glues them
+    ("cnm这都三期了", True),
+    ("我们用的是tmall的店铺", False),  # letters inside a longer Latin word
+    ("atmdx这都三期了", False),
+])
+def test_latin_swear_words_count_inside_chinese_speech(cn: Screener, rule_ids: RuleIds, transcript: Make,
+                                                       text: str, swore: bool) -> None:
+    assert ("cn.abuse.obscenity" in rule_ids(cn, transcript([("agent", text)]))) is swore
+
+
+def test_a_hotline_number_in_digits_counts_inside_chinese_speech(cn: Screener, rule_ids: RuleIds,
+                                                                 transcript: Make) -> None:
+    assert "cn.customer.complaint" in rule_ids(cn, transcript([("customer", "你们再这样我明天就打12315")]))
+
+
 def test_regex_constructions_hear_homophones(cn: Screener, rule_ids: RuleIds, transcript: Make) -> None:
     # 砸 written 杂: the pattern is read in the sound form too
     assert "cn.threat.violent_act" in rule_ids(cn, transcript([("agent", "再不还把你家门给你杂了")]))

@@ -277,6 +277,8 @@ def test_a_scam_warning_cut_into_pieces_is_no_payment_request(us: Screener, tran
     ("少跟老子扯犊子", True),
     ("你就是个骗子", False),  # contempt without a vulgar word: an insult, not obscenity
     ("你脑子进水了吧", False),
+    ("说了半天TMD合着一分没有", True),  # Latin glued to the characters around it, as a recogniser writes it
+    ("我们用的是tmall的店铺", False),
     ("pay the f***ing bill", True),  # the censored spelling as a recogniser writes it
     ("What the hell is this", True),
     ("I assume you can pay", False),  # "ass" is a whole word, not a prefix
