@@ -338,7 +338,9 @@ _ZH_NOT_NEGATION = re.compile(
     # 看我不撕烂你的嘴 / 看老子不收拾你: the rhetorical 不 of "see if I don't", a promise, not a denial
     r"看(?:我|老子|俺|我们|咱|我哋)(?:今天|这回|这次|回头)?(?:要是)?不|"
     # 不把钱打过来: the debtor's condition said with 把
-    r"(?:不|没)把(?:这笔|欠的|欠)?(?:钱|款|账)\S{0,3})[^就则]{0,3}$"
+    r"(?:不|没)把(?:这笔|欠的|欠)?(?:钱|款|账)\S{0,3})"
+    # ... unless a negation of its own comes after it: in 欠钱不还 不会判刑的 the 不会 negates
+    r"[^就则不没别未勿唔冇莫]{0,3}$"
 )
 # 我没说你会坐牢 / 不是说要起诉你: a denied statement, whatever follows it
 # 不会因为还不上钱就抓人: the 就 belongs to the denied cause, not to a threat

@@ -32,6 +32,9 @@ def _content(ids: set[str]) -> set[str]:
     "网上说的影响子女上学那些都不是真的，您别担心",
     "没有任何规定说父母逾期孩子就不能读书",  # no law says so
     "那个，欠款是民事纠纷，不会，不会坐牢的",  # a stuttered denial is no 会不会 question
+    "坐牢什么的 没有的事 这就是个民事纠纷",  # named as a topic and dismissed at once
+    "哪个说要抓你嘛 莫听别个乱说 这个就是欠款",  # "who said": a rhetorical rejection, in Sichuanese
+    "您说有人说要让您坐牢 那个不是我们公司的人 您可以录音投诉",  # disowned: not one of ours
 ])
 def test_a_rejected_report_is_no_violation(cn: Screener, rule_ids: RuleIds, transcript: Make, text: str) -> None:
     assert not _content(rule_ids(cn, transcript([("agent", text)])))
@@ -40,6 +43,7 @@ def test_a_rejected_report_is_no_violation(cn: Screener, rule_ids: RuleIds, tran
 @pytest.mark.parametrize("text", [
     "你说你没钱？行，那你就等着坐牢吧",  # attributed, never rejected
     "你不还钱就等着坐牢，这不是吓唬你",  # rejects, but nobody else said it
+    "抓你 这不是不可能的 你等着",  # a dismissal denied is an assertion
 ])
 def test_a_threat_that_is_only_attributed_still_counts(cn: Screener, rule_ids: RuleIds, transcript: Make,
                                                        text: str) -> None:
