@@ -49,6 +49,8 @@ def test_negation_stays_in_its_clause(cn: Screener, transcript: Make, text: str,
     ("我们补会联系您的家人和单位", "cn.contacts.family_threat"),  # 不会 misheard as 补会
     ("欠款属于民事纠纷 不会因尾欠钱本身坐牢", "cn.legal.false_consequence"),  # 因为 misheard as 因尾
     ("欠钱不还 不会判刑的 您放心", "cn.legal.false_consequence"),  # the debt condition, then a negation of its own
+    ("我们也不回联系您家里人和单位", "cn.contacts.reach_out"),  # 不会 misheard as 不回, which is no 不回电话
+    ("也不回有人抓您", "cn.legal.false_consequence"),
 ])
 def test_negation_inside_the_clause_still_counts(cn: Screener, transcript: Make, text: str, rule: str) -> None:
     assert rule not in _keyword_ids(cn, transcript([("agent", text)]))
