@@ -318,10 +318,10 @@ class PhraseMatcher:
 # A Chinese negation governs a hit when it ends at most three characters before it and no
 # consequence clause (就, 则, 要) starts in between: 我们不会联系你家人 vs 你不还钱就联系你家人.
 # A 不 that belongs to the debtor's condition (不还, 不然, 不处理) negates nothing.
-# the negation words, with their dialect colouring: Wu 勿会/勿, Cantonese 唔会/唔/冇, Sichuanese and
-# southwestern 莫 (negated_in_clause's pause check reads the same list)
+# the negation words, with their dialect colouring: Wu 勿会/勿要/勿, Cantonese 唔会/唔好/唔/冇, Sichuanese and
+# southwestern 莫要/莫, northern 甭 (negated_in_clause's pause check reads the same list)
 _ZH_NEGATORS = (r"无需|无须|谁也不|没有人|没人|不会|不是|不要|不用|不能|没有|没|别|绝不|从不|从来没|并不|并没|不可能|不|未|"
-                r"勿会|勿|唔会|唔|冇|莫")
+                r"勿会|勿要|勿|唔会|唔好|唔要|唔|冇|莫要|莫|甭")
 _ZH_NEGATION = re.compile(
     r"(?:(?:" + _ZH_NEGATORS + r")[^就则要]{0,3}"
     # a 把 (or written 将) sentence puts the object between the negation and the verb: 我们不会把您的欠款情况告诉您的同事

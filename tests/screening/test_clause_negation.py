@@ -51,6 +51,8 @@ def test_negation_stays_in_its_clause(cn: Screener, transcript: Make, text: str,
     ("欠钱不还 不会判刑的 您放心", "cn.legal.false_consequence"),  # the debt condition, then a negation of its own
     ("我们也不回联系您家里人和单位", "cn.contacts.reach_out"),  # 不会 misheard as 不回, which is no 不回电话
     ("也不回有人抓您", "cn.legal.false_consequence"),
+    ("侬勿要转到私人账户 只认App里向", "cn.payment.private_channel"),  # Wu 勿要: a warning, no request
+    ("你唔好转去私人户口 净系App还", "cn.payment.private_channel"),  # Cantonese 唔好
 ])
 def test_negation_inside_the_clause_still_counts(cn: Screener, transcript: Make, text: str, rule: str) -> None:
     assert rule not in _keyword_ids(cn, transcript([("agent", text)]))
