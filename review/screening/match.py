@@ -121,7 +121,7 @@ def role_ok(wanted: str, role: str) -> bool:
 
 
 _LATIN_LETTER = re.compile("[A-Za-z]")
-_LATIN_OR_DIGIT = re.compile("[a-z0-9]")
+_LATIN_RUN = re.compile("[a-z0-9]+")
 
 
 # characters that say nothing of a phrase's meaning: 多了你 shares 了 and 你 with 剁了你, and that
@@ -182,9 +182,8 @@ class PhraseMatcher:
         self._keys: dict[str, list[tuple[int, int]]] = {}
         self._automaton: ahocorasick.Automaton | None = None
         # Latin phrases as a Chinese call writes them: glued to the Han characters around them (TMD说了半天),
-        # where the padded English key never matches; found by one regex with letter boundaries
+        # where the padded English key never matches; looked up run by run of letters and digits
         self._latin: dict[str, list[int]] = {}
-        self._latin_re: re.Pattern[str] | None = None
 
     def add(self, phrase: str, homophones: bool = True, min_homophone_chars: int = 3, any_sound: bool = False) -> int:
         """Register a phrase; Chinese phrases of ``min_homophone_chars`` or more also match homophones.
@@ -206,7 +205,6 @@ class PhraseMatcher:
         self._keys.setdefault(to_homophones(form) if cjk else form, []).append((pid, allowed))
         if not cjk:
             self._latin.setdefault(form.replace(" ", ""), []).append(pid)  # a Chinese call keeps no spaces
-            self._latin_re = None
         self._automaton = None
         return pid
 
@@ -254,16 +252,15 @@ class PhraseMatcher:
     def _latin_in_chinese(self, call: CallText) -> list[PhraseHit]:
         """Exact hits of the Latin phrases (and numbers: 12315) in a Chinese call, as whole runs of letters
         and digits (tmd in 说了tmd合着, not in atmdx)."""
-        if not call.cjk or not self._latin or not _LATIN_OR_DIGIT.search(call.joined):
+        if not call.cjk or not self._latin:
             return []
-        if self._latin_re is None:
-            alternatives = "|".join(re.escape(k) for k in sorted(self._latin, key=len, reverse=True))
-            self._latin_re = re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])")
         hits: list[PhraseHit] = []
-        for m in self._latin_re.finditer(call.joined):
-            seg = bisect_right(call.offsets, m.start()) - 1
-            start = m.start() - call.offsets[seg]
-            hits.extend(PhraseHit(pid, seg, start, start + len(m.group(0)), False) for pid in self._latin[m.group(0)])
+        for m in _LATIN_RUN.finditer(call.joined):
+            pids = self._latin.get(m.group(0))
+            if pids:
+                seg = bisect_right(call.offsets, m.start()) - 1
+                start = m.start() - call.offsets[seg]
+                hits.extend(PhraseHit(pid, seg, start, start + len(m.group(0)), False) for pid in pids)
         return hits
 
     def find_fast(self, call: CallText) -> list[PhraseHit]:
