@@ -76,6 +76,7 @@ bench: install  ## the benchmarks; results land in bench/results/
 	$(BIN)/python bench/screen_sentences.py --sentences bench/screen_sentences/sentences_zh_c.jsonl --out bench/results/screen_sentences_c.json
 	$(BIN)/python bench/screen_sentences.py --sentences bench/screen_sentences/sentences_zh_d.jsonl --out bench/results/screen_sentences_d.json
 	$(BIN)/python bench/screen_sentences.py --sentences bench/screen_sentences/sentences_zh_e.jsonl --out bench/results/screen_sentences_e.json
+	$(BIN)/python bench/screen_sentences.py --sentences bench/screen_sentences/sentences_zh_i.jsonl --out bench/results/screen_sentences_i.json
 	$(BIN)/python bench/queue_load.py
 	$(BIN)/python bench/web_latency.py
 	$(BIN)/python bench/pipeline.py

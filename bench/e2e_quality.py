@@ -33,6 +33,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import describe as describe_machine  # noqa: E402
+
 EXAMPLES = ROOT / "examples" / "recordings"
 SITE_TIMEZONE = "Asia/Shanghai"
 
@@ -177,7 +179,7 @@ def main() -> None:
         "transcripts_from": str(args.transcripts) if args.transcripts else "transcribed here",
         "audio_s": round(sum(float(d.get("duration_s") or 0.0) for d in audio_docs.values()), 1),
         "compute_type": choose_compute_type(settings.compute_type, settings.cpu_isa),
-        "host": platform.node(), "cpus": len(os.sched_getaffinity(0)), "load_avg": os.getloadavg(),
+        "host": platform.node(), "cpus": len(os.sched_getaffinity(0)), "load_avg": os.getloadavg(), **describe_machine(),
     }
     print(f"\n{'category':34s} {'n':>3s} {'rec audio':>9s} {'rec text':>9s} {'prec audio':>10s} {'prec text':>9s}")
     for name in sorted(set(result["audio"]) | set(result["text"])):

@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from common_calls import DEFAULT_AUDIO, manifest, write_wav  # noqa: E402
 
+from bench.machine import describe as describe_machine  # noqa: E402
 from transcriber.audio import decode  # noqa: E402
 
 SR = 16000
@@ -184,7 +185,7 @@ def main() -> None:
             run.setdefault("measured_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         result = {
             "bench": "pipeline", "calls": args.calls, "seconds_per_side": args.seconds_per_side,
-            "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 2)},
+            "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 2), **describe_machine()},
             "prefect_server_start_s": round(server_start, 1), "runs": runs,
             "sizing": {"night": f"{NIGHT_CALLS} calls x {CALL_MINUTES:g} min = {NIGHT_CALLS * CALL_MINUTES / 60:g} "
                                 f"audio hours in an {NIGHT_HOURS:g} h window",

@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Engine, create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from bench.machine import describe as describe_machine  # noqa: E402
 from review.audit import chain as audit  # noqa: E402
 from review.calls.repo import current_findings  # noqa: E402
 from review.queue import lifecycle as queue  # noqa: E402
@@ -397,7 +398,8 @@ def main() -> None:
         print(json.dumps(results[name + suffix], indent=1), flush=True)
     results["machine"] = {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 1),
                           "python": platform.python_version(),
-                          "platform": platform.platform(), "at": datetime.now(UTC).isoformat(timespec="seconds")}
+                          "platform": platform.platform(), "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                          **describe_machine()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {args.out}")

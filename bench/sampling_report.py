@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from bench.machine import describe as describe_machine  # noqa: E402
 from callqa.config import SamplingSettings  # noqa: E402
 from review.reports.report import build_report, write_report  # noqa: E402
 from review.sampling.draw import draw_sample, verify_draw  # noqa: E402
@@ -93,7 +94,7 @@ def main() -> None:
         "bench": "sampling_report", "calls": args.calls, "agents": args.agents, "flagged": flagged,
         "population": draw.population_size, "sampled": len(draw.sample["call_ids"]), "verified": check.ok,
         "timings": {k: round(v, 3) for k, v in timings.items()}, "file_bytes": sizes,
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), **describe_machine()},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -29,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import describe as describe_machine  # noqa: E402
 from review.screening import Screener, load_pack  # noqa: E402
 from review.screening.match import PhraseMatcher  # noqa: E402
 
@@ -234,6 +235,7 @@ def main() -> None:
         "load_average_1m": round(os.getloadavg()[0], 2),  # the machine is shared: CPU time is reported
         "cpu": platform.processor() or platform.machine(),
         "python": platform.python_version(),
+        **describe_machine(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

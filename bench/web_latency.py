@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from bench.machine import describe as describe_machine  # noqa: E402
 from callqa.config import load_settings  # noqa: E402
 from review.accounts import users as accounts  # noqa: E402
 from review.search import index as search_index  # noqa: E402
@@ -248,7 +249,7 @@ def main() -> None:
             "target_p95_ms": 200,
             "meets_target": _summary(all_queue)["p95_ms"] < 200 and _summary(call_ms)["p95_ms"] < 200
             and _summary(all_search)["p95_ms"] < 300,
-            "python": platform.python_version(), "machine": platform.machine(),
+            "python": platform.python_version(), "machine": platform.machine(), **describe_machine(),
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "note": "in-process client: app, queries and templates, no network",
         }
