@@ -43,10 +43,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import vector_flags  # noqa: E402
 from review.screening import CallHistory, Screener, load_pack  # noqa: E402
 from review.screening.rules import RulePack  # noqa: E402
 from review.screening.semantic.noise import AsrNoise  # noqa: E402
-from transcriber.backends.faster import cpu_flags  # noqa: E402
 
 CALL_LEVEL = {"missing_self_identification", "missing_recording_notice", "missing_debt_collector_disclosure",
               "calling_hours", "call_frequency"}
@@ -168,7 +168,7 @@ def main() -> None:
                  "mean_call_duration_s": round(mean_duration, 1), "asr_audio_s_per_wall_s": audio_per_wall},
         "devset": {"calls": len(calls), "compliant": sum(1 for c in calls if not c["labels"])},
         "packs": {lang: f"{p.name}@{p.version}" for lang, p in packs.items()},
-        "machine": {"platform": platform.platform(), "cpu_flags": sorted(f for f in cpu_flags() if f.startswith(("avx", "fma", "sse4", "amx"))),
+        "machine": {"platform": platform.platform(), "cpu_flags": vector_flags(),
                     # the cost figures are wall time: a busy machine inflates them
                     "load_avg_1m": round(os.getloadavg()[0], 1)},
     }

@@ -37,10 +37,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import vector_flags  # noqa: E402
 from bench.screen_quality import pack_variant, with_heads  # noqa: E402
 from review.screening import CallHistory, Screener, load_pack  # noqa: E402
 from review.screening.rules import RulePack  # noqa: E402
-from transcriber.backends.faster import cpu_flags  # noqa: E402
 from transcriber.schema import validate  # noqa: E402
 
 SYSTEMS = ("keyword", "semantic", "combined")
@@ -209,7 +209,7 @@ def main() -> None:
         per_sentence[system] = rows
     misses = {system: [{"text": item["text"], **row} for item, row in zip(sentences, rows, strict=True)
                        if wrong(row)] for system, rows in per_sentence.items()}
-    flags = sorted(f for f in cpu_flags() if f.startswith(("avx", "fma", "sse4", "amx")))
+    flags = vector_flags()
     result = {
         "systems": results,
         "sentences": {"file": str(args.sentences.relative_to(ROOT) if args.sentences.is_relative_to(ROOT)
