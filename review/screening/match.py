@@ -121,7 +121,8 @@ def role_ok(wanted: str, role: str) -> bool:
 
 
 _LATIN_LETTER = re.compile("[A-Za-z]")
-_LATIN_RUN = re.compile("[a-z0-9]+")
+# a run of letters and digits: a whole Latin word (or number) where a Chinese text glues it to its neighbours
+LATIN_RUN = re.compile("[a-z0-9]+")
 
 
 # characters that say nothing of a phrase's meaning: 多了你 shares 了 and 你 with 剁了你, and that
@@ -255,7 +256,7 @@ class PhraseMatcher:
         if not call.cjk or not self._latin:
             return []
         hits: list[PhraseHit] = []
-        for m in _LATIN_RUN.finditer(call.joined):
+        for m in LATIN_RUN.finditer(call.joined):
             pids = self._latin.get(m.group(0))
             if pids:
                 seg = bisect_right(call.offsets, m.start()) - 1

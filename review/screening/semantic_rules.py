@@ -15,14 +15,13 @@ evidence enough for a reviewer to hear it).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from review.screening.findings import FindingResult
-from review.screening.match import CallText, role_ok, word_times
+from review.screening.match import LATIN_RUN, CallText, role_ok, word_times
 from review.screening.normalize import HAN, normalize, to_homophones
 from review.screening.packs_registry import language_family
 from review.screening.reported import reported_and_rejected
@@ -102,9 +101,6 @@ def semantic_plan(packs: Sequence[RulePack]) -> SemanticPlan:
     return plan
 
 
-_LATIN_RUN = re.compile(r"([a-z0-9]+)")
-
-
 @lru_cache(maxsize=64)
 def _markers(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """``needs_any`` words as (Chinese forms, their homophone codes for two characters or more, Latin forms)."""
@@ -121,11 +117,15 @@ def has_marker(text: str, words: tuple[str, ...]) -> bool:
     han, sounds, latin = _markers(words)
     if HAN.search(text):
         norm = normalize(text, True)
+        if any(w in norm for w in han):
+            return True
+        heard = to_homophones(norm)
+        if any(s in heard for s in sounds):
+            return True
         # a Chinese sentence glues its Latin words to the characters around them (说了半天TMD合着): set
         # each letter run apart so that it reads as a whole word
-        spaced = _LATIN_RUN.sub(r" \1 ", normalize(text, False))
-        return any(w in norm for w in han) or any(s in to_homophones(norm) for s in sounds) or \
-            any(w in spaced for w in latin)
+        spaced = LATIN_RUN.sub(r" \g<0> ", normalize(text, False)) if latin else ""
+        return any(w in spaced for w in latin)
     norm = normalize(text, False)
     return any(w in norm for w in latin)
 
