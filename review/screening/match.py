@@ -24,6 +24,7 @@ from review.screening.clauses import clause_start
 from review.screening.normalize import (
     HAN,
     SEPARATOR,
+    ZH_NEGATION_OPENERS,
     normalize,
     normalize_call,
     original_span,
@@ -339,7 +340,7 @@ _ZH_NOT_NEGATION = re.compile(
     # 不把钱打过来: the debtor's condition said with 把
     r"(?:不|没)把(?:这笔|欠的|欠)?(?:钱|款|账)\S{0,3})"
     # ... unless a negation of its own comes after it: in 欠钱不还 不会判刑的 the 不会 negates
-    r"[^就则不没别未勿唔冇莫]{0,3}$"
+    r"[^就则" + ZH_NEGATION_OPENERS + r"]{0,3}$"
 )
 # 我没说你会坐牢 / 不是说要起诉你: a denied statement, whatever follows it
 # 不会因为还不上钱就抓人: the 就 belongs to the denied cause, not to a threat

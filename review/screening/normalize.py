@@ -39,6 +39,9 @@ UNIT_NUMERAL = re.compile(f"(?:[0-9]+[{_U}]|十)[0-9{_U}]*")
 _CJK_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAS_UNIT = re.compile(f"[{_U}]")
 _SPACES = re.compile(r"\s+")
+# the characters a Chinese negation opens with, dialect forms included (Wu 勿, Cantonese 唔 and 冇,
+# southwestern 莫, northern 甭): where one follows a hit or a condition, a negation of its own may stand there
+ZH_NEGATION_OPENERS = "不没别未勿唔冇莫甭"
 HAN = re.compile(f"[{_CJK_CLASS}]")
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from review.screening.normalize import ZH_NEGATION_OPENERS
+
 # the text is normalised: no punctuation, 您 written 你
 _ZH_ATTRIBUTED = re.compile(
     r"(?:有人|别人|别个|他们|他|她|那人|那个人|那位|对方|同事|之前的?\S{0,6}?|以前的?\S{0,6}?|前面的?\S{0,6}?|上次的?\S{0,6}?)"
@@ -26,7 +28,7 @@ _ZH_ATTRIBUTED = re.compile(
 # a hit inside a rhetorical rejection: 哪有欠钱就坐牢的道理, 怎么可能抓你, 谁说要抓你了 (and in dialect 哪个说,
 # 边个话, 啥人讲); "who said we would NOT sue" asserts, so no negation may stand between
 _ZH_INSIDE_REJECTION = re.compile(r"(?:哪有|哪里有|怎么可能|哪会|(?:谁|哪个|边个|啥人)(?:跟你|同你)?(?:说|讲|话)(?:过|了)?"
-                                  r"(?=[^不没别唔勿冇莫]{0,6}$))\S{0,6}$")
+                                  r"(?=[^" + ZH_NEGATION_OPENERS + r"]{0,6}$))\S{0,6}$")
 # a hit named as a topic and dismissed at once, with nobody quoted: 坐牢什么的 没有的事, 抓人 不存在的
 _ZH_DISMISSED = re.compile(r"(?:什么的|啥的|之类的|这些|这种事|这个事|那些)?(?:啊|呀|嘛|哦|呢)?(?:都|那都|这都|那是|这是|纯属|根本)?"
                            r"(?:没有的事|没这回事|没有这回事|没这事|不存在的?|是?不可能的?|瞎说的?|胡说的?|谣言|是假的|假的|吓唬人的?|唬人的?)")
