@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,8 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", help="Where to write the heads; default: the shipped "
                                  "review/screening/semantic/heads.npz that packs use."),
         folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds for the thresholds."),
+        jobs: int = typer.Option(0, "--jobs", min=0, help="Heads fitted at once, one process each "
+                                 "(0: one per CPU core); the file is the same whatever the number."),
     ) -> None:
         """Train the semantic heads from the labelled corpus (fixed seed: the same corpus gives the same file).
 
@@ -240,7 +243,8 @@ def register(app: typer.Typer) -> None:
         from review.screening.semantic.train import train
 
         target = out or HEADS_FILE
-        heads = train(corpus or CORPUS_DIR, target, folds, progress=lambda m: typer.echo(m, err=True))
+        heads = train(corpus or CORPUS_DIR, target, folds, progress=lambda m: typer.echo(m, err=True),
+                      jobs=jobs or os.cpu_count() or 1)
         typer.echo(f"wrote {target}: {len(heads.categories)} heads, corpus {heads.corpus_sha256[:12]} "
                    f"({heads.meta['utterances']} utterances), encoder {heads.meta['encoder']}")
 

@@ -84,7 +84,7 @@ class SemanticPlan:
         if not self.rules or not call.raw:
             return {}
         language = _language(call)
-        return {path: score_call(self.heads[path], call.raw, call.roles, self.wanted(path, language))
+        return {path: score_call(self.heads[path], call.raw, call.roles, self.wanted(path, language), language)
                 for path in self.rules}
 
 

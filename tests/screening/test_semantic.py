@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from callqa.errors import RulePackError
 from review.screening import Screener, load_pack
 from review.screening.rules import RulePack
 from review.screening.semantic.corpus import CORPUS_DIR, corpus_hash, load_corpus
-from review.screening.semantic.heads import HEADS_FILE, load_heads
+from review.screening.semantic.heads import HEADS_FILE, LANGUAGES, load_heads
 from review.screening.semantic.train import train
 
 Make = Callable[..., dict[str, Any]]
@@ -107,14 +108,38 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     corpus = tmp_path / "small.jsonl"
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
     first, second = tmp_path / "a.npz", tmp_path / "b.npz"
-    heads = train(corpus, first, folds=2)
-    train(corpus, second, folds=2)
+    heads = train(corpus, first, folds=2, own_min=8)
+    train(corpus, second, folds=2, jobs=2, own_min=8)  # fitted in two processes: the same file
     assert heads.categories == ["insult_abuse"]
     assert first.read_bytes() == second.read_bytes()
     assert heads.meta["corpus_sha256"] == corpus_hash(load_corpus(corpus))
-    # only Chinese lines: Chinese gets its own threshold, English falls back to the shared one
-    assert heads.threshold("insult_abuse", "zh") == heads.meta["thresholds_by_language"]["zh"]["insult_abuse"]
-    assert heads.threshold("insult_abuse", "en") == pytest.approx(float(heads.thresholds[0]))
+    # only Chinese lines: Chinese gets a head of its own, English reads the one trained on every line
+    assert heads.meta["cv"]["zh"]["insult_abuse"]["trained_on"] == "zh"
+    assert heads.meta["cv"]["en"]["insult_abuse"]["trained_on"] == "both"
+
+
+def test_a_chinese_corpus_edit_leaves_english_scoring_alone(tmp_path: Path) -> None:
+    def lines(name: str, category: str, n: int) -> list[str]:
+        return [line for line in (CORPUS_DIR / name).read_text(encoding="utf-8").splitlines()
+                if f'"{category}"' in line][:n]
+
+    english = lines("en_insult_r14.jsonl", "insult_abuse", 12) + lines("en_routine_l.jsonl", "none", 30)
+    chinese = lines("zh_agent_conduct_a.jsonl", "insult_abuse", 12) + lines("zh_hard_negatives.jsonl", "none", 30)
+    before, after = tmp_path / "before.jsonl", tmp_path / "after.jsonl"
+    before.write_text("\n".join(english + chinese) + "\n", encoding="utf-8")
+    more = lines("zh_insult_r13.jsonl", "insult_abuse", 10)
+    assert len(more) == 10
+    after.write_text("\n".join(english + chinese + more) + "\n", encoding="utf-8")
+    old, new = (train(before, tmp_path / "old.npz", folds=2, own_min=8),
+                train(after, tmp_path / "new.npz", folds=2, own_min=8))
+    en, zh = LANGUAGES.index("en"), LANGUAGES.index("zh")
+    assert new.meta["cv"]["en"]["insult_abuse"]["trained_on"] == "en"
+    # English weights and line unchanged (but for the last float bits: the encoder's batches differ);
+    # the Chinese head learnt from its new lines
+    assert np.allclose(old.emb_coef[en], new.emb_coef[en], atol=1e-5)
+    assert np.allclose(old.ngram_coef[en], new.ngram_coef[en], atol=1e-5)
+    assert old.threshold("insult_abuse", "en") == pytest.approx(new.threshold("insult_abuse", "en"), abs=1e-3)
+    assert not np.allclose(old.emb_coef[zh], new.emb_coef[zh], atol=1e-3)
 
 
 def test_augmented_copies_share_one_utterance_weight() -> None:
@@ -172,12 +197,19 @@ def test_bootstrapped_threshold_moves_less_when_a_few_lines_change() -> None:
     assert np.mean(moves_bagged) < np.mean(moves_plain) / 1.5
 
 
-def test_each_language_is_screened_at_its_own_threshold(cn: Screener, transcript: Make) -> None:
+def test_each_language_is_screened_by_its_own_head_and_threshold(cn: Screener, transcript: Make) -> None:
+    from review.screening.packs_registry import language_family
+    from review.screening.semantic.train import OWN_HEAD_MIN_POSITIVES
+
     heads = load_heads(HEADS_FILE)
-    by_language = heads.meta["thresholds_by_language"]
-    assert set(by_language) == {"zh", "en"} and set(by_language["en"]) == set(heads.categories)
+    positives = Counter((u.category, language_family(u.language)) for u in load_corpus(CORPUS_DIR))
+    for language in LANGUAGES:  # its own head where the corpus has enough of the category in it
+        assert {c: v["trained_on"] for c, v in heads.meta["cv"][language].items()} == {
+            c: language if positives[(c, language)] >= OWN_HEAD_MIN_POSITIVES else "both" for c in heads.categories}
+    assert heads.meta["cv"]["zh"]["insult_abuse"]["trained_on"] == "zh"
     zh = heads.threshold("customer_vulnerability", "zh")
-    assert zh == by_language["zh"]["customer_vulnerability"] != heads.threshold("customer_vulnerability", "en")
+    assert zh == pytest.approx(heads.meta["cv"]["zh"]["customer_vulnerability"]["threshold"], abs=1e-3)
+    assert zh != heads.threshold("customer_vulnerability", "en")
     said = transcript([("agent", "您好，请问最近还款有困难吗"), ("customer", "我刚查出来是癌症晚期，在医院住着")])
     found = [f for f in _semantic(cn, said) if f.category == "customer_vulnerability"]
     assert found and all(f.score >= zh for f in found)
@@ -320,12 +352,12 @@ def test_a_score_counts_only_where_the_corpus_agrees_nearby() -> None:
     heads = load_heads(HEADS_FILE)
     raws, roles = ["我这个月真的没钱", "你他妈连狗都不如，废物一个"], ["customer", "agent"]
     wanted = {"insult_abuse": ("agent", heads.threshold("insult_abuse", "zh"))}
-    found = score_call(heads, raws, roles, wanted)
+    found = score_call(heads, raws, roles, wanted, "zh")
     assert [h.segment for h in found] == [1]
     # the same scores, but no insult among the labelled utterances: nothing nearby agrees, no hit
     unlabelled = dataclasses.replace(heads, exemplar_category=[
         "none" if c == "insult_abuse" else c for c in heads.exemplar_category], _exemplars32=None)
-    assert not score_call(unlabelled, raws, roles, wanted)
+    assert not score_call(unlabelled, raws, roles, wanted, "zh")
 
 
 @pytest.mark.parametrize("text", [

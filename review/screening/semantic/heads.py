@@ -1,10 +1,14 @@
 """Trained per-category heads: logistic regression over embeddings and n-grams.
 
-A heads file is one ``.npz`` (no pickles) holding, per category, the weights over
-the utterance's embedding, the previous turn's embedding and the hashed n-grams,
-a bias and the decision threshold chosen by cross-validation; the labelled
-exemplars (text, category, embedding) that explain a score; and a JSON ``meta``
-with the encoder, the corpus SHA-256, the seed and the cross-validated figures.
+A heads file is one ``.npz`` (no pickles) holding, per language family (zh, en) and
+category, the weights over the utterance's embedding, the previous turn's embedding
+and the hashed n-grams, a bias and the decision threshold chosen by cross-validation;
+the labelled exemplars (text, category, embedding) that explain a score; and a JSON
+``meta`` with the encoder, the corpus SHA-256, the seed and the cross-validated figures.
+
+Each language has its own weights (trained on its own utterances where the corpus has
+enough of the category, see ``train``): with weights shared across languages, a corpus
+round of Chinese lines moved the English lines' scores and thresholds.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from review.screening.semantic.encoder import DIM
 from review.screening.semantic.features import SIZE
 
 HEADS_FILE = Path(__file__).resolve().parent / "heads.npz"
-FORMAT = 2  # 2: English filler words count only inside word pairs (heads of format 1 read them alone)
+FORMAT = 3  # 3: weights per language; 2: English filler words count only inside word pairs (1 read them alone)
+LANGUAGES = ("zh", "en")
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,10 @@ class Exemplar:
 @dataclass
 class Heads:
     categories: list[str]
-    ngram_coef: np.ndarray  # (C, SIZE)
-    emb_coef: np.ndarray  # (C, 2 * DIM): this utterance, then the previous turn
-    bias: np.ndarray  # (C,)
-    thresholds: np.ndarray  # (C,)
+    ngram_coef: np.ndarray  # (L, C, SIZE), L: the LANGUAGES
+    emb_coef: np.ndarray  # (L, C, 2 * DIM): this utterance, then the previous turn
+    bias: np.ndarray  # (L, C)
+    thresholds: np.ndarray  # (L, C)
     exemplar_text: list[str]
     exemplar_category: list[str]
     exemplar_emb: np.ndarray  # (N, DIM) float16
@@ -54,8 +59,9 @@ class Heads:
 
     @property
     def version(self) -> str:
-        """What a pack version carries: the corpus the heads were trained on."""
-        return f"corpus.{self.corpus_sha256[:10]}"
+        """What a pack version carries: the corpus the heads were trained on, and how (the heads'
+        format: the same corpus trained per language scores otherwise)."""
+        return f"corpus.{self.corpus_sha256[:10]}.heads{self.meta.get('format', FORMAT)}"
 
     def index(self, category: str) -> int:
         try:
@@ -65,19 +71,19 @@ class Heads:
             raise RulePackError(f"{where}: no trained head for category {category!r}; "
                                 f"`callqa rules train` builds one when the corpus has examples of it") from None
 
-    def threshold(self, category: str, language: str | None = None) -> float:
-        """The cross-validated threshold of ``category``: the language's own where training chose one
-        (``zh`` or ``en``), else the one shared by both."""
-        own = self.meta.get("thresholds_by_language", {}).get(language or "", {}).get(category)
-        return float(own) if own is not None else float(self.thresholds[self.index(category)])
+    def threshold(self, category: str, language: str) -> float:
+        """The cross-validated threshold of ``category`` in ``language`` (zh or en)."""
+        return float(self.thresholds[_language_index(language), self.index(category)])
 
     def scores(self, ngrams: list[tuple[np.ndarray, np.ndarray]], emb: np.ndarray,
-               context_emb: np.ndarray) -> np.ndarray:
-        """Probabilities, shape (len(ngrams), C)."""
-        logits = np.concatenate([emb, context_emb], axis=1) @ self.emb_coef.T + self.bias
+               context_emb: np.ndarray, language: str) -> np.ndarray:
+        """Probabilities by ``language``'s weights, shape (len(ngrams), C)."""
+        li = _language_index(language)
+        ngram_coef = self.ngram_coef[li]
+        logits = np.concatenate([emb, context_emb], axis=1) @ self.emb_coef[li].T + self.bias[li]
         for row, (idx, val) in enumerate(ngrams):
             if len(idx):
-                logits[row] += self.ngram_coef[:, idx] @ val
+                logits[row] += ngram_coef[:, idx] @ val
         return 1.0 / (1.0 + np.exp(-logits))
 
     def nearest(self, emb: np.ndarray, k: int = 2) -> list[Exemplar]:
@@ -110,6 +116,13 @@ class Heads:
         partial.replace(path)
 
 
+def _language_index(language: str) -> int:
+    try:
+        return LANGUAGES.index(language)
+    except ValueError:
+        raise ValueError(f"semantic heads score the language families {LANGUAGES}, not {language!r}") from None
+
+
 def _read(path: Path) -> Heads:
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -126,7 +139,9 @@ def _read(path: Path) -> Heads:
     except (OSError, KeyError, ValueError) as exc:
         raise RulePackError(f"{path}: not a readable semantic heads file ({exc}); "
                             "rebuild it with `callqa rules train`") from exc
-    if meta.get("format") != FORMAT or heads.ngram_coef.shape[1] != SIZE or heads.emb_coef.shape[1] != 2 * DIM:
+    shapes = (heads.ngram_coef.shape, heads.emb_coef.shape, heads.thresholds.shape)
+    width = len(LANGUAGES), len(heads.categories)
+    if meta.get("format") != FORMAT or shapes != ((*width, SIZE), (*width, 2 * DIM), width):
         raise RulePackError(f"{path}: semantic heads of another format; rebuild them with `callqa rules train`")
     return heads
 

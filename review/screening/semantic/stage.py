@@ -97,8 +97,9 @@ def _units(raw: str, segment: int) -> list[_Unit]:
 
 
 def score_call(heads: Heads, raws: list[str], roles: list[str],
-               wanted: dict[str, tuple[str, float]]) -> list[SemanticHit]:
-    """Hits for the categories in ``wanted`` ({category: (role, threshold)})."""
+               wanted: dict[str, tuple[str, float]], language: str) -> list[SemanticHit]:
+    """Hits for the categories in ``wanted`` ({category: (role, threshold)}), scored by the weights of
+    ``language`` (zh or en)."""
     roles_needed = {role for role, _ in wanted.values()}
     units = [u for seg, raw in enumerate(raws) if raw.strip() and any(role_ok(r, roles[seg]) for r in roles_needed)
              for u in _units(raw, seg)]
@@ -111,15 +112,15 @@ def score_call(heads: Heads, raws: list[str], roles: list[str],
     zero = np.zeros(encoder.DIM, dtype=np.float32)
     emb = np.stack([vectors[t] for t in texts])
     ctx = np.stack([vectors[c] if c else zero for c in contexts])
-    probs = heads.scores([ngram_features(t, c) for t, c in zip(texts, contexts, strict=True)], emb, ctx)
+    probs = heads.scores([ngram_features(t, c) for t, c in zip(texts, contexts, strict=True)], emb, ctx, language)
     columns = [heads.index(category) for category in wanted]
     floor = min(threshold for _, threshold in wanted.values())
     units, texts, contexts, emb, ctx, probs = _with_clauses(heads, units, texts, contexts, emb, ctx, probs, columns,
-                                                            roles)
+                                                            roles, language)
     # only the agent's denials: a debtor's "I don't see the point of going on" is no denial
     _rescore_denials(heads, raws, units, texts, contexts, emb, ctx, probs,
                      [i for i in range(len(units)) if roles[units[i].segment] != "customer"
-                      and probs[i, columns].max() >= floor])
+                      and probs[i, columns].max() >= floor], language)
     hits = []
     near_cache: dict[int, list[Exemplar]] = {}
     for category, (role, threshold) in wanted.items():
@@ -161,7 +162,7 @@ def _without_weak_rivals(hits: list[SemanticHit], thresholds: dict[str, float]) 
 
 
 def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: list[str], emb: np.ndarray,
-                  ctx: np.ndarray, probs: np.ndarray, columns: list[int], roles: list[str]) -> tuple[
+                  ctx: np.ndarray, probs: np.ndarray, columns: list[int], roles: list[str], language: str) -> tuple[
                       list[_Unit], list[str], list[str], np.ndarray, np.ndarray, np.ndarray]:
     """The clauses of Chinese sentences that scored 'maybe' (one clause a violation, the next not, can
     average below the threshold: 我们是监管部门授权的执行单位，能直接冻结你的微信支付宝), added as units;
@@ -211,7 +212,8 @@ def _with_clauses(heads: Heads, units: list[_Unit], texts: list[str], contexts: 
         return units, texts, contexts, emb, ctx, probs
     new_emb = encoder.encode([text for _, text, _, _ in extra])
     new_ctx = np.stack([c for _, _, _, c in extra])
-    new_probs = heads.scores([ngram_features(text, context) for _, text, context, _ in extra], new_emb, new_ctx)
+    new_probs = heads.scores([ngram_features(text, context) for _, text, context, _ in extra], new_emb, new_ctx,
+                             language)
     # a clause speaks only for the categories its sentence already leaned to (_LEAN): 您路上注意安全
     # alone reads like a veiled threat, inside 您路上注意安全，我们下午再联系 it does not; a clause that
     # carries its sentence's claim (我们是监管部门授权的执行单位，能直接冻结…) leans enough. A pause
@@ -244,7 +246,7 @@ def _kept(raws: list[str], unit: _Unit, text: str) -> list[Span] | None:
 
 
 def _rescore_denials(heads: Heads, raws: list[str], units: list[_Unit], texts: list[str], contexts: list[str],
-                     emb: np.ndarray, ctx: np.ndarray, probs: np.ndarray, passing: list[int]) -> None:
+                     emb: np.ndarray, ctx: np.ndarray, probs: np.ndarray, passing: list[int], language: str) -> None:
     """Score the passing units again without their denial clauses (in place); a unit that is
     all denial scores zero. See ``denial``: 我们不会联系您的家人 is not a threat to."""
     again: list[tuple[int, str, Span]] = []
@@ -262,7 +264,8 @@ def _rescore_denials(heads: Heads, raws: list[str], units: list[_Unit], texts: l
         return
     new_emb = encoder.encode([text for _, text, _ in again])
     rows = [i for i, _, _ in again]
-    probs[rows] = heads.scores([ngram_features(text, contexts[i]) for i, text, _ in again], new_emb, ctx[rows])
+    probs[rows] = heads.scores([ngram_features(text, contexts[i]) for i, text, _ in again], new_emb, ctx[rows],
+                               language)
     for (i, text, span), vector in zip(again, new_emb, strict=True):
         units[i] = _Unit(units[i].segment, span, units[i].whole)
         texts[i], emb[i] = text, vector

@@ -10,7 +10,8 @@ with one draw, which characters the noise happened to swap moved the heads enoug
 change a call set's share of compliant calls flagged by up to 0.08 between two seeds;
 three draws average that luck out (one call in 26 at most).
 
-Per category a logistic regression is fitted one-vs-rest. Categories that overlap
+Per category and language (zh, en) a logistic regression is fitted one-vs-rest on that
+language's utterances where it has OWN_HEAD_MIN_POSITIVES of the category, else on both languages'. Categories that overlap
 (a threat to tell the family is also a threat) do not serve as each other's
 negatives. The threshold is the middle of the plateau where F-beta (beta 0.7, leaning to
 precision, each false alarm counted NEGATIVE_WEIGHT times) is near its best on out-of-fold
@@ -22,10 +23,12 @@ resamplings of the utterances is kept.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import random
 import time
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,7 @@ from review.screening.packs_registry import language_family
 from review.screening.semantic import encoder
 from review.screening.semantic.corpus import CORPUS_DIR, NONE, Utterance, corpus_hash, load_corpus
 from review.screening.semantic.features import SIZE, ngram_features
-from review.screening.semantic.heads import HEADS_FILE, Heads
+from review.screening.semantic.heads import HEADS_FILE, LANGUAGES, Heads
 from review.screening.semantic.noise import AsrNoise
 
 SEED = 13
@@ -55,6 +58,10 @@ OVERLAPS = (
     {"customer_complaint_or_regulator", "customer_vulnerability"},
 )
 MIN_POSITIVES = 8
+# a language trains a category's head on its own utterances from this many positives of it; below, the
+# head reads both languages' utterances (the multilingual embeddings carry what one language taught
+# to the other, and a small category learned from one language alone flagged more compliant calls)
+OWN_HEAD_MIN_POSITIVES = 300
 # what one utterance weighs in training: as written, its noisy copies together, its context swaps together
 _UTTERANCE_WEIGHT = 3.0
 AUGMENT_DRAWS = 3
@@ -178,58 +185,117 @@ def _fit(x: Any, y: np.ndarray, weight: np.ndarray) -> Any:
     return model.fit(x, y, sample_weight=weight)
 
 
-def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
-          progress: Callable[[str], None] = lambda _: None, features: str = "both") -> Heads:
-    """Fit every category with enough positives, pick thresholds out of fold, write ``out``.
+# what the worker processes read: set before the pool forks, so the feature matrix is shared, not copied
+_SHARED: dict[str, Any] = {}
 
-    ``features``: both (the default), or ngrams / embeddings alone, to measure each one's part."""
+
+_Fitted = tuple[np.ndarray, float, dict[str, tuple[float, float, float]]]
+
+
+def _fit_head(task: tuple[str, str | None], folds: int) -> _Fitted:
+    """One category's head for one language (None: on both languages' rows): its weights, its bias,
+    and per language the out-of-fold (threshold, precision, recall). ``folds`` out-of-fold fits, then
+    one on all rows. A head on both languages' rows still draws each language's line from that
+    language's rows, where it has MIN_POSITIVES: the two score on different n-gram families."""
+    category, language = task
+    x, labels, groups, row_weight, languages = (_SHARED[k] for k in ("x", "labels", "groups", "weight", "languages"))
+    related = set().union(*(g for g in OVERLAPS if category in g)) - {category}
+    keep = ~np.isin(labels, list(related))
+    if language is not None:
+        keep &= languages == language
+    xk, yk, gk, wk, lk = x[keep], labels[keep] == category, groups[keep], row_weight[keep], languages[keep]
+    oof = np.zeros(len(yk))
+    fold_of = gk % folds  # the stable id picks the fold: a corpus edit moves no other utterance
+    for fold in range(folds):
+        test_idx, train_idx = np.flatnonzero(fold_of == fold), np.flatnonzero(fold_of != fold)
+        oof[test_idx] = _fit(xk[train_idx], yk[train_idx], wk[train_idx]).predict_proba(xk[test_idx])[:, 1]
+    lines = {}
+    shared = _threshold(yk, oof, gk, wk)
+    for each in LANGUAGES:
+        mask = lk == each
+        own_line = np.sum(wk[mask & yk]) >= MIN_POSITIVES * _UTTERANCE_WEIGHT
+        lines[each] = _threshold(yk[mask], oof[mask], gk[mask], wk[mask]) if own_line else shared
+    model = _fit(xk, yk, wk)
+    return model.coef_[0].astype(np.float32), float(model.intercept_[0]), lines
+
+
+def _run(tasks: list[tuple[str, str | None]], folds: int, jobs: int,
+         progress: Callable[[str], None]) -> dict[tuple[str, str | None], _Fitted]:
+    """Every task's head, ``jobs`` at a time (each fit is seeded: the result does not depend on ``jobs``)."""
+    done: dict[tuple[str, str | None], _Fitted] = {}
+
+    def report(task: tuple[str, str | None]) -> None:
+        lines = done[task][2]
+        shown = "; ".join(f"{language} {t:.3f} (cv precision {p:.3f}, recall {r:.3f})"
+                          for language, (t, p, r) in lines.items() if task[1] in (None, language))
+        progress(f"{task[0]} on {task[1] or 'both languages'}: {shown} [{len(done)}/{len(tasks)}]")
+
+    if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for task in tasks:
+            done[task] = _fit_head(task, folds)
+            report(task)
+        return done
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = {pool.submit(_fit_head, task, folds): task for task in tasks}
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()
+            report(futures[future])
+    return done
+
+
+def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
+          progress: Callable[[str], None] = lambda _: None, features: str = "both", jobs: int = 1,
+          own_min: int = OWN_HEAD_MIN_POSITIVES) -> Heads:
+    """Fit every category with enough positives, per language, pick thresholds out of fold, write ``out``.
+
+    A language's head is trained on that language's utterances alone where it has ``own_min`` positives of
+    the category; otherwise that language reads a head trained on both languages' utterances.
+    ``features``: both (the default), or ngrams / embeddings alone, to measure each one's part.
+    ``jobs``: heads fitted at once, in forked processes."""
     rng = random.Random(SEED)
     items = load_corpus(corpus)
     rows = _augment(items, rng)
     x, emb = _matrix(rows, progress, features)
     labels = np.array([r.category for r in rows])
-    groups = np.array([r.group for r in rows])
     row_weight = np.array([r.weight for r in rows])
     languages = np.array([r.language for r in rows])
-    categories = sorted(c for c in set(labels) - {NONE} if np.sum(row_weight[labels == c]) >= MIN_POSITIVES * _UTTERANCE_WEIGHT)
-    n_feat = x.shape[1]
-    coef = np.zeros((len(categories), n_feat), dtype=np.float32)
-    bias = np.zeros(len(categories), dtype=np.float32)
-    thresholds = np.zeros(len(categories), dtype=np.float32)
+    enough = MIN_POSITIVES * _UTTERANCE_WEIGHT
+    categories = sorted(c for c in set(labels) - {NONE} if np.sum(row_weight[labels == c]) >= enough)
+    # the language each head is trained on: its own, or None (both) where it has too few positives
+    own = own_min * _UTTERANCE_WEIGHT
+    source = {(c, language): language if np.sum(row_weight[(labels == c) & (languages == language)]) >= own
+              else None for c in categories for language in LANGUAGES}
+    _SHARED.update(x=x, labels=labels, groups=np.array([r.group for r in rows]), weight=row_weight,
+                   languages=languages)
+    try:
+        tasks = sorted(set(source.items()), key=str)
+        fitted = _run(sorted({(c, trained_on) for (c, _), trained_on in tasks}, key=str), folds, jobs, progress)
+    finally:
+        _SHARED.clear()
+    width = (len(LANGUAGES), len(categories))
+    coef = np.zeros((*width, x.shape[1]), dtype=np.float32)
+    bias, thresholds = np.zeros(width, dtype=np.float32), np.zeros(width, dtype=np.float32)
     report: dict[str, Any] = {}
-    by_language: dict[str, dict[str, float]] = {}
     for k, category in enumerate(categories):
-        related = set().union(*(g for g in OVERLAPS if category in g)) - {category}
-        keep = ~np.isin(labels, list(related))
-        xk, yk, gk, wk = x[keep], labels[keep] == category, groups[keep], row_weight[keep]
-        oof = np.zeros(len(yk))
-        fold_of = gk % folds  # the stable id picks the fold: a corpus edit moves no other utterance
-        for fold in range(folds):
-            test_idx, train_idx = np.flatnonzero(fold_of == fold), np.flatnonzero(fold_of != fold)
-            oof[test_idx] = _fit(xk[train_idx], yk[train_idx], wk[train_idx]).predict_proba(xk[test_idx])[:, 1]
-        thresholds[k], precision, recall = _threshold(yk, oof, gk, wk)
-        model = _fit(xk, yk, wk)
-        coef[k], bias[k] = model.coef_[0], model.intercept_[0]
-        report[category] = {"positives": int(round(float(np.sum(wk[yk])))), "threshold": round(float(thresholds[k]), 3),
-                            "cv_precision": round(precision, 3), "cv_recall": round(recall, 3)}
-        # the two languages score on different n-gram families, so one threshold suits neither
-        # exactly: each language with enough positives gets its own, chosen out of fold the same way
-        for language in ("zh", "en"):
-            mask = languages[keep] == language
-            if np.sum(wk[mask & yk]) >= MIN_POSITIVES * _UTTERANCE_WEIGHT:
-                by_language.setdefault(language, {})[category] = round(
-                    _threshold(yk[mask], oof[mask], gk[mask], wk[mask])[0], 4)
-        progress(f"{category}: {report[category]}")
+        for li, language in enumerate(LANGUAGES):
+            trained_on = source[(category, language)]
+            coef[li, k], bias[li, k], lines = fitted[(category, trained_on)]
+            thresholds[li, k], precision, recall = lines[language]
+            positive = (labels == category) & (languages == language if trained_on else True)
+            report.setdefault(language, {})[category] = {
+                "trained_on": trained_on or "both", "threshold": round(float(thresholds[li, k]), 3),
+                "positives": int(round(float(np.sum(row_weight[positive])))),
+                "cv_precision": round(precision, 3), "cv_recall": round(recall, 3)}
     original = [i for i, r in enumerate(rows) if r.written]
     heads = Heads(
-        categories=categories, ngram_coef=coef[:, :SIZE], emb_coef=coef[:, SIZE:] * EMB_WEIGHT, bias=bias,
+        categories=categories, ngram_coef=coef[:, :, :SIZE], emb_coef=coef[:, :, SIZE:] * EMB_WEIGHT, bias=bias,
         thresholds=thresholds, exemplar_text=[rows[i].text for i in original],
         exemplar_category=[rows[i].category for i in original],
         exemplar_emb=emb[original, :encoder.DIM].astype(np.float16),
         meta={"encoder": encoder.model_id(), "corpus_sha256": corpus_hash(items), "utterances": len(items),
-              "seed": SEED, "augment_draws": AUGMENT_DRAWS, "folds": folds, "features": features, "beta": BETA, "negative_weight": NEGATIVE_WEIGHT, "plateau": PLATEAU, "bootstraps": BOOTSTRAPS, "C": C_REG,
-              "thresholds_by_language": by_language,
-              "cv": report},
+              "seed": SEED, "augment_draws": AUGMENT_DRAWS, "folds": folds, "features": features, "beta": BETA,
+              "negative_weight": NEGATIVE_WEIGHT, "plateau": PLATEAU, "bootstraps": BOOTSTRAPS, "C": C_REG,
+              "languages": list(LANGUAGES), "cv": report},
     )
     heads.save(out)
     return heads
