@@ -11,9 +11,9 @@ change a call set's share of compliant calls flagged by up to 0.08 between two s
 three draws average that luck out (one call in 26 at most).
 
 Per category and language (zh, en) a logistic regression is fitted one-vs-rest on that
-language's utterances where it has OWN_HEAD_MIN_POSITIVES of the category, else on both languages'. Categories that overlap
-(a threat to tell the family is also a threat) do not serve as each other's
-negatives. The threshold is the middle of the plateau where F-beta (beta 0.7, leaning to
+language's utterances where it has OWN_HEAD_MIN_POSITIVES of the category, else on both
+languages'. Categories that overlap (a threat to tell the family is also a threat) do not
+serve as each other's negatives. The threshold is the middle of the plateau where F-beta (beta 0.7, leaning to
 precision, each false alarm counted NEGATIVE_WEIGHT times) is near its best on out-of-fold
 scores, each utterance's fold drawn from its stable id (its augmented copies go with it, and
 adding lines moves no other utterance to another fold); the median of that choice over bootstrap
@@ -209,7 +209,7 @@ def _fit_head(task: tuple[str, str | None], folds: int) -> _Fitted:
     for fold in range(folds):
         test_idx, train_idx = np.flatnonzero(fold_of == fold), np.flatnonzero(fold_of != fold)
         oof[test_idx] = _fit(xk[train_idx], yk[train_idx], wk[train_idx]).predict_proba(xk[test_idx])[:, 1]
-    lines = {}
+    lines: dict[str, tuple[float, float, float]] = {}
     shared = _threshold(yk, oof, gk, wk)
     for each in LANGUAGES:
         mask = lk == each
@@ -267,9 +267,9 @@ def train(corpus: Path = CORPUS_DIR, out: Path = HEADS_FILE, folds: int = 5,
               else None for c in categories for language in LANGUAGES}
     _SHARED.update(x=x, labels=labels, groups=np.array([r.group for r in rows]), weight=row_weight,
                    languages=languages)
-    try:
-        tasks = sorted(set(source.items()), key=str)
-        fitted = _run(sorted({(c, trained_on) for (c, _), trained_on in tasks}, key=str), folds, jobs, progress)
+    try:  # each distinct head once: a category both languages read from both is fitted once
+        fitted = _run(sorted({(c, trained_on) for (c, _), trained_on in source.items()}, key=str), folds, jobs,
+                      progress)
     finally:
         _SHARED.clear()
     width = (len(LANGUAGES), len(categories))
