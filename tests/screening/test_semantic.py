@@ -273,6 +273,11 @@ def test_a_category_that_only_just_passed_yields_to_a_clear_one_on_the_same_turn
     ("we won't stop calling until you pay", False),  # a promise of more, not a denial
     ("they won't leave you alone unless you pay", False),
     ("nothing you do now will keep you out of jail", False),
+    # a pejorative named only to deny it is reassurance; one the list does not hold is left to the heads
+    ("you're not an idiot", True),
+    ("honestly, that doesn't make you a bad parent", True),
+    ("you're not a man", False),
+    ("you're not paying", False),  # the debtor's condition
 ])
 def test_denial_clauses(clause: str, denial: bool) -> None:
     from review.screening.semantic.denial import is_denial
@@ -287,12 +292,21 @@ def test_denial_clauses(clause: str, denial: bool) -> None:
     # a new statement after the comma is not an item of the list
     ("We won't call your boss, your sister will hear from us though", ["your sister will hear from us though"]),
     ("我们不会上门，家里人明天都会知道", ["家里人明天都会知道"]),
+    ("You're not an idiot, you trusted somebody you lived with.", ["you trusted somebody you lived with"]),
 ])
 def test_a_denied_list_and_what_follows_it(text: str, left: list[str]) -> None:
     from review.screening.semantic.denial import without_denials
 
     kept = without_denials(text)
     assert kept is not None and [text[k.start:k.end] for k in kept] == left
+
+
+def test_a_denied_pejorative_with_a_tag_question_is_the_insult() -> None:
+    from review.screening.semantic.denial import without_denials
+
+    # the clauses cut the tag off; it still turns the denial into the insult it names
+    assert without_denials("You're not stupid, are you?") is None
+    assert without_denials("You're not a liar, right? So pay.") is None
 
 
 def test_a_scam_warning_cut_into_pieces_is_no_payment_request(us: Screener, transcript: Make) -> None:
@@ -368,6 +382,12 @@ def test_polite_english_is_not_an_insult(us: Screener, transcript: Make, text: s
     found = _semantic(us, transcript([("customer", "I want to see it in writing first."), ("agent", text)],
                                      language="en"))
     assert not [f for f in found if f.category == "insult_abuse"], text
+
+
+def test_a_pejorative_named_to_deny_it_is_no_insult(us: Screener, transcript: Make) -> None:
+    said = [("customer", "I feel so stupid, I let my ex open that card in my name."),
+            ("agent", "You're not an idiot, you trusted somebody you lived with. Let's look at what we can do.")]
+    assert not [f for f in _semantic(us, transcript(said, language="en")) if f.category == "insult_abuse"]
 
 
 @pytest.mark.parametrize("text", [

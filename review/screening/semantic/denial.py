@@ -62,11 +62,25 @@ _EN_ADVICE = re.compile(r"^(?:(?:and|but|so|also|again|just)\s+)*(?:you should n
 _EN_WARN_OFF = re.compile(r"^(?:(?:and|but|so|also|again|just|please|honestly|look|and please)\s+)*(?:dont|do not)\s+"
                           r"(?:(?:\w+\s+){0,3}?)(?:take out|borrow|run to|go running|max out|put (?:it|this|that) on|"
                           r"apply for|sign up for|pawn|sell|send (?:money|cash|anything)|pay (?:anyone|anybody|someone))\b")
+# a pejorative said of the debtor only to deny it: "you're not an idiot, you trusted somebody", "that
+# doesn't make you a deadbeat", "nobody thinks you're lazy"; a tag question turns it into the insult it
+# denies ("you're not deaf, are you?"), and a pejorative that is not listed ("you're not a man") stays
+_EN_PEJORATIVE = (r"(?:(?:a|an|some|the)\s+)?(?:(?:bad|terrible|horrible|awful)\s+)?(?:idiot|stupid|dumb|fool|"
+                  r"foolish|deadbeat|failure|loser|lazy|criminal|crook|thief|liar|irresponsible|careless|"
+                  r"worthless|useless|person|people|parent|mom|mother|dad|father|fraud|scammer|moron)s?\b")
+_EN_NOT_PEJORATIVE = re.compile(
+    _EN_LEAD + _EN_REASSURE +
+    r"(?:(?:youre|you are) not|(?:that|this|it) (?:doesnt|does not|dont) (?:make|mean) (?:you|youre)|"
+    r"(?:nobody|no one) (?:thinks|is saying|is calling you|says) (?:youre|you are)?)\s*" + _EN_PEJORATIVE +
+    r"(?!.*\b(?:are you|do you|right)\W*$)")
+# the tag question, when the clauses cut it off: "you're not stupid, | are you?"
+_EN_TAG = re.compile(r"^\W*(?:are you|do you|right|huh)\b")
 _EN_UNTIL = re.compile(r"\b(?:until|till|unless)\b")
 _EN_NEGATED_VERB = re.compile(r"\b(?:not|never|wont|dont|cant|cannot|isnt|arent|wouldnt|nobody|no one)\b")
 
 
-def is_denial(clause: str) -> bool:
+def is_denial(clause: str, after: str = "") -> bool:
+    """Whether ``clause`` denies what it names; ``after``: the text that follows it in the sentence."""
     if HAN.search(clause):
         return bool(_ZH.match(normalize(clause, True)))
     text = normalize(clause, False).strip()
@@ -74,6 +88,8 @@ def is_denial(clause: str) -> bool:
         return False  # "we won't stop calling until you pay" promises the opposite
     if _EN_NOBODY.match(text) or _EN_ADVICE.match(text) or _EN_PASSIVE.match(text) or _EN_WARN_OFF.match(text):
         return True
+    if _EN_NOT_PEJORATIVE.match(text):
+        return not _EN_TAG.match(normalize(after, False).strip())
     match = _EN.match(text)
     return match is not None and bool(_EN_NEGATED_VERB.search(text[:match.end() + 1]))
 
@@ -108,7 +124,7 @@ def without_denials(text: str) -> list[Span] | None:
     previous_end = 0
     for part in parts:
         clause = text[part.start:part.end]
-        if is_denial(clause):
+        if is_denial(clause, text[part.end:]):
             denying = True
         elif denying and _LIST_BREAK.match(text[previous_end:part.start]) \
                 and _list_item(clause, text[previous_end:part.start]):
