@@ -35,7 +35,9 @@ _EN = re.compile(
     r"they|theyre|the creditor|your creditor|the bank|the lender|the hospital)\b"
     r"(?:\s+(?:are|am|is|will|would|do|does|did|have|has|can|could|should|re|d|ll|s|really|ever|absolutely|"
     r"definitely|certainly))*"
-    r"\s*(?:not|never|no|wont|dont|doesnt|didnt|cant|cannot|isnt|arent|wouldnt|shouldnt|going to|gonna)\b"
+    r"\s*(?:not|never|no|wont|dont|doesnt|didnt|cant|cannot|isnt|arent|wouldnt|shouldnt|going to|gonna|"
+    # a distance to the step named before: "we are nowhere near that" (not "nowhere near done with you")
+    r"(?:nowhere near|far from) (?:that|this|there|it|anything like))\b"
 )
 # a consequence denied in the passive: "you cannot be arrested for a credit card debt"
 # and in the active with the debtor as subject: "you won't get arrested", "you're not going to jail"
@@ -76,7 +78,8 @@ _EN_NOT_PEJORATIVE = re.compile(
 # the tag question, when the clauses cut it off: "you're not stupid, | are you?"
 _EN_TAG = re.compile(r"^\W*(?:are you|do you|right|huh)\b")
 _EN_UNTIL = re.compile(r"\b(?:until|till|unless)\b")
-_EN_NEGATED_VERB = re.compile(r"\b(?:not|never|wont|dont|cant|cannot|isnt|arent|wouldnt|nobody|no one)\b")
+_EN_NEGATED_VERB = re.compile(r"\b(?:not|never|wont|dont|cant|cannot|isnt|arent|wouldnt|nobody|no one|"
+                              r"nowhere near|far from)\b")
 
 
 def is_denial(clause: str, after: str = "") -> bool:
