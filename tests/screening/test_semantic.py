@@ -277,6 +277,7 @@ def test_a_category_that_only_just_passed_yields_to_a_clear_one_on_the_same_turn
     ("you're not an idiot", True),
     ("honestly, that doesn't make you a bad parent", True),
     ("you're not a man", False),
+    ("you're not even a person", False),
     ("you're not paying", False),  # the debtor's condition
     ("but we are nowhere near that, and I'd like to keep it that way", True),  # the step named before, far off
     ("we are nowhere near done with you", False),

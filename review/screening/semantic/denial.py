@@ -65,16 +65,16 @@ _EN_WARN_OFF = re.compile(r"^(?:(?:and|but|so|also|again|just|please|honestly|lo
                           r"(?:(?:\w+\s+){0,3}?)(?:take out|borrow|run to|go running|max out|put (?:it|this|that) on|"
                           r"apply for|sign up for|pawn|sell|send (?:money|cash|anything)|pay (?:anyone|anybody|someone))\b")
 # a pejorative said of the debtor only to deny it: "you're not an idiot, you trusted somebody", "that
-# doesn't make you a deadbeat", "nobody thinks you're lazy"; a tag question turns it into the insult it
-# denies ("you're not deaf, are you?"), and a pejorative that is not listed ("you're not a man") stays
-_EN_PEJORATIVE = (r"(?:(?:a|an|some|the)\s+)?(?:(?:bad|terrible|horrible|awful)\s+)?(?:idiot|stupid|dumb|fool|"
-                  r"foolish|deadbeat|failure|loser|lazy|criminal|crook|thief|liar|irresponsible|careless|"
-                  r"worthless|useless|person|people|parent|mom|mother|dad|father|fraud|scammer|moron)s?\b")
+# doesn't make you a bad parent" ("nobody thinks you're lazy" is _EN_NOBODY's); a tag question turns it
+# into the insult it denies ("you're not stupid, are you?"), and what the list does not hold stays with
+# the heads ("you're not a man", "you're not even a person": a person or parent only with its adjective)
+_EN_PEJORATIVE = (r"(?:(?:a|an|some|the)\s+)?(?:(?:bad|terrible|horrible|awful)\s+(?:person|people|parent|mom|mother|"
+                  r"dad|father)|idiot|stupid|dumb|fool|foolish|deadbeat|failure|loser|lazy|criminal|crook|thief|liar|"
+                  r"irresponsible|careless|worthless|useless|fraud|scammer|moron)s?\b")
 _EN_NOT_PEJORATIVE = re.compile(
     _EN_LEAD + _EN_REASSURE +
-    r"(?:(?:youre|you are) not|(?:that|this|it) (?:doesnt|does not|dont) (?:make|mean) (?:you|youre)|"
-    r"(?:nobody|no one) (?:thinks|is saying|is calling you|says) (?:youre|you are)?)\s*" + _EN_PEJORATIVE +
-    r"(?!.*\b(?:are you|do you|right)\W*$)")
+    r"(?:(?:youre|you are) not|(?:that|this|it) (?:doesnt|does not|dont) (?:make|mean) (?:you|youre))\s*"
+    + _EN_PEJORATIVE + r"(?!.*\b(?:are you|do you|right)\W*$)")
 # the tag question, when the clauses cut it off: "you're not stupid, | are you?"
 _EN_TAG = re.compile(r"^\W*(?:are you|do you|right|huh)\b")
 _EN_UNTIL = re.compile(r"\b(?:until|till|unless)\b")
