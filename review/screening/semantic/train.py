@@ -210,11 +210,14 @@ def _fit_head(task: tuple[str, str | None], folds: int) -> _Fitted:
         test_idx, train_idx = np.flatnonzero(fold_of == fold), np.flatnonzero(fold_of != fold)
         oof[test_idx] = _fit(xk[train_idx], yk[train_idx], wk[train_idx]).predict_proba(xk[test_idx])[:, 1]
     lines: dict[str, tuple[float, float, float]] = {}
-    shared = _threshold(yk, oof, gk, wk)
-    for each in LANGUAGES:
+    shared: tuple[float, float, float] | None = None
+    for each in LANGUAGES if language is None else (language,):  # only the languages that read this head
         mask = lk == each
-        own_line = np.sum(wk[mask & yk]) >= MIN_POSITIVES * _UTTERANCE_WEIGHT
-        lines[each] = _threshold(yk[mask], oof[mask], gk[mask], wk[mask]) if own_line else shared
+        if np.sum(wk[mask & yk]) >= MIN_POSITIVES * _UTTERANCE_WEIGHT:
+            lines[each] = _threshold(yk[mask], oof[mask], gk[mask], wk[mask])
+        else:  # too few positives of its own: the line drawn on every row, computed once
+            shared = shared or _threshold(yk, oof, gk, wk)
+            lines[each] = shared
     model = _fit(xk, yk, wk)
     return model.coef_[0].astype(np.float32), float(model.intercept_[0]), lines
 
@@ -227,7 +230,7 @@ def _run(tasks: list[tuple[str, str | None]], folds: int, jobs: int,
     def report(task: tuple[str, str | None]) -> None:
         lines = done[task][2]
         shown = "; ".join(f"{language} {t:.3f} (cv precision {p:.3f}, recall {r:.3f})"
-                          for language, (t, p, r) in lines.items() if task[1] in (None, language))
+                          for language, (t, p, r) in lines.items())
         progress(f"{task[0]} on {task[1] or 'both languages'}: {shown} [{len(done)}/{len(tasks)}]")
 
     if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
